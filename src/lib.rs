@@ -1,1 +1,7 @@
-pub fn x() {}
+//! The Rampart node: command line, configuration, wiring of the supervision trees, HTTP API.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod node;
+pub mod problem;

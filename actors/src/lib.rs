@@ -1,1 +1,8 @@
-pub fn x() {}
+//! # rampart-actors
+//!
+//! Rampart's service actors, their messages and domain logic. Each service runs as a supervised
+//! actor of [`rampart_supervisors`]. The five services (asset management, risk analysis, control
+//! mapping, incident response, audit reporting) land here one by one; until then the node runs the
+//! [`demo`] tree, which exercises the runtime end to end (request/reply, panics, hangs, probes).
+
+pub mod demo;

@@ -249,7 +249,7 @@ where
 
 impl<M: Message> Call<M> {
     fn dead_letter<A: Actor>(
-        mut self: Box<Self>,
+        &mut self,
         info: &FailureInfo<'_>,
         text: Option<String>,
     ) -> Disposition<A> {

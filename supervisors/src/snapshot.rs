@@ -240,7 +240,7 @@ impl StatusCell {
             .collect();
         let mailbox = self.depth.as_ref().map(|f| f());
         let d = self.data.lock().unwrap_or_else(|e| e.into_inner());
-        NodeSnapshot {
+        let mut snap = NodeSnapshot {
             name: d.name.clone(),
             kind: d.kind,
             restart_policy: d.restart_policy,
@@ -253,6 +253,12 @@ impl StatusCell {
             probes: d.probes.clone(),
             mailbox,
             children,
+        };
+        if let NodeKind::Supervisor { .. } = snap.kind {
+            // A supervisor's own flags are its subtree's verdicts.
+            snap.started = snap.is_started();
+            snap.ready = snap.is_ready();
         }
+        snap
     }
 }

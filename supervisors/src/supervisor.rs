@@ -490,9 +490,7 @@ impl Sup {
 
     /// Handles one child's exit. Returns `Some(reason)` when the supervisor must escalate.
     async fn on_exit(&mut self, ev: ChildExited) -> Option<String> {
-        let Some(slot) = self.slots.get_mut(ev.index) else {
-            return None;
-        };
+        let slot = self.slots.get_mut(ev.index)?;
         if ev.generation != slot.generation || !slot.running {
             return None; // stale: that instance was already replaced or stopped
         }

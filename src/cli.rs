@@ -1,0 +1,50 @@
+//! Command line of the `rampart` binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Rampart: a cybersecurity-compliance platform on a supervised actor runtime.
+#[derive(Debug, Parser)]
+#[command(name = "rampart", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: config/default.toml when present.
+    #[arg(long, global = true, env = "RAMPART_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs a node: the supervision trees and the HTTP API.
+    Serve(ServeArgs),
+    /// Prints the effective configuration (file + environment + flags) as TOML and exits.
+    Config(ServeArgs),
+}
+
+/// Flags that override the configuration.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// HTTP listen address (overrides `http.listen`).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Node id (overrides `node.id`).
+    #[arg(long)]
+    pub node_id: Option<String>,
+}
+
+impl ServeArgs {
+    /// Applies the flags to `cfg`.
+    pub fn apply(&self, cfg: &mut crate::config::Config) {
+        if let Some(l) = self.listen {
+            cfg.http.listen = l;
+        }
+        if let Some(id) = &self.node_id {
+            cfg.node.id.clone_from(id);
+        }
+    }
+}

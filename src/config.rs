@@ -1,0 +1,257 @@
+//! The node's configuration: one typed struct, loaded from `config/default.toml` (or `--config`),
+//! then the environment (`RAMPART_*`, nested keys joined by `__`, e.g.
+//! `RAMPART_HTTP__LISTEN=0.0.0.0:8080`), then command-line flags; printed at start.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use rampart_supervisors::{ProbeConfig, Probes, RestartBackoff};
+use serde::{Deserialize, Serialize};
+
+/// Whole node configuration. Every field has a default, so an empty file is valid.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Node identity.
+    pub node: NodeConfig,
+    /// HTTP API.
+    pub http: HttpConfig,
+    /// Supervision of the node's actors.
+    pub supervision: SupervisionConfig,
+    /// Probes given to every service actor.
+    pub probes: ProbesConfig,
+    /// The demonstration tree.
+    pub demo: DemoConfig,
+}
+
+/// Node identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Names the node in logs, metrics and message envelopes. Default `rampart-1`.
+    pub id: String,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            id: "rampart-1".to_owned(),
+        }
+    }
+}
+
+/// HTTP API settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Listen address. Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Largest accepted request body, in bytes; larger bodies get 413. Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// actix-web worker threads (0: one per core). Default 0.
+    pub workers: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 1024 * 1024,
+            workers: 0,
+        }
+    }
+}
+
+/// Restart intensity and crash-loop backoff of the node's supervisors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupervisionConfig {
+    /// Erlang/OTP intensity: restarts allowed within `within_ms`. Default 3.
+    pub max_restarts: u32,
+    /// Erlang/OTP period, ms. Default 5000.
+    pub within_ms: u64,
+    /// CrashLoopBackOff: delay of the second consecutive restart, ms. Default 100.
+    pub backoff_initial_ms: u64,
+    /// CrashLoopBackOff growth factor. Default 2.0.
+    pub backoff_factor: f64,
+    /// CrashLoopBackOff cap, ms. Default 30000.
+    pub backoff_max_ms: u64,
+    /// A run this long resets the backoff, ms. Default 60000.
+    pub backoff_reset_after_ms: u64,
+}
+
+impl Default for SupervisionConfig {
+    fn default() -> Self {
+        let b = RestartBackoff::default();
+        Self {
+            max_restarts: 3,
+            within_ms: 5000,
+            backoff_initial_ms: ms(b.initial),
+            backoff_factor: b.factor,
+            backoff_max_ms: ms(b.max),
+            backoff_reset_after_ms: ms(b.reset_after),
+        }
+    }
+}
+
+impl SupervisionConfig {
+    /// The backoff as the runtime takes it.
+    pub fn backoff(&self) -> RestartBackoff {
+        RestartBackoff {
+            initial: Duration::from_millis(self.backoff_initial_ms),
+            factor: self.backoff_factor,
+            max: Duration::from_millis(self.backoff_max_ms),
+            reset_after: Duration::from_millis(self.backoff_reset_after_ms),
+        }
+    }
+
+    /// The intensity window.
+    pub fn within(&self) -> Duration {
+        Duration::from_millis(self.within_ms)
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One probe, Kubernetes' fields in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProbeSettings {
+    /// Off when false. Default true.
+    pub enabled: bool,
+    /// `initialDelaySeconds`, in ms. Default 0.
+    pub initial_delay_ms: u64,
+    /// `periodSeconds`, in ms. Default 10000.
+    pub period_ms: u64,
+    /// `timeoutSeconds`, in ms. Default 1000.
+    pub timeout_ms: u64,
+    /// `failureThreshold`. Default 3.
+    pub failure_threshold: u32,
+    /// `successThreshold`. Default 1.
+    pub success_threshold: u32,
+}
+
+impl Default for ProbeSettings {
+    fn default() -> Self {
+        let p = ProbeConfig::default();
+        Self {
+            enabled: true,
+            initial_delay_ms: ms(p.initial_delay),
+            period_ms: ms(p.period),
+            timeout_ms: ms(p.timeout),
+            failure_threshold: p.failure_threshold,
+            success_threshold: p.success_threshold,
+        }
+    }
+}
+
+impl ProbeSettings {
+    fn to_probe(self) -> Option<ProbeConfig> {
+        self.enabled.then(|| ProbeConfig {
+            initial_delay: Duration::from_millis(self.initial_delay_ms),
+            period: Duration::from_millis(self.period_ms),
+            timeout: Duration::from_millis(self.timeout_ms),
+            failure_threshold: self.failure_threshold,
+            success_threshold: self.success_threshold,
+        })
+    }
+}
+
+/// Probes of the service actors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProbesConfig {
+    /// Liveness probe.
+    pub liveness: ProbeSettings,
+    /// Readiness probe.
+    pub readiness: ProbeSettings,
+    /// Startup probe (off by default).
+    pub startup: ProbeSettings,
+}
+
+impl Default for ProbesConfig {
+    fn default() -> Self {
+        Self {
+            liveness: ProbeSettings::default(),
+            readiness: ProbeSettings::default(),
+            startup: ProbeSettings {
+                enabled: false,
+                ..ProbeSettings::default()
+            },
+        }
+    }
+}
+
+impl ProbesConfig {
+    /// The probes as the runtime takes them.
+    pub fn to_probes(self) -> Probes {
+        Probes {
+            liveness: self.liveness.to_probe(),
+            readiness: self.readiness.to_probe(),
+            startup: self.startup.to_probe(),
+        }
+    }
+}
+
+/// The demonstration tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoConfig {
+    /// Runs the `demo` tree. Default true.
+    pub enabled: bool,
+    /// Enables `POST /api/v1/demo/faults/{panic,stall}`; never turn on in production. Default false.
+    pub fault_injection: bool,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            fault_injection: false,
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file given with `--config` does not exist.
+    #[error("configuration file {0} not found")]
+    NotFound(String),
+    /// A value is missing, malformed or unknown.
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given; else `config/default.toml` when present), then
+    /// `RAMPART_*` variables.
+    ///
+    /// # Errors
+    /// [`ConfigError::NotFound`] for a missing explicit file, [`ConfigError::Invalid`] for bad values
+    /// or unknown keys (the message names the key and its source).
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::NotFound(path.display().to_string()));
+                }
+                fig = fig.merge(Toml::file(path));
+            }
+            None => fig = fig.merge(Toml::file("config/default.toml")),
+        }
+        // RAMPART_LOG (log filter) and RAMPART_CONFIG (the file) are read elsewhere, not config keys.
+        fig = fig.merge(
+            Env::prefixed("RAMPART_")
+                .filter(|k| !matches!(k.as_str().to_ascii_lowercase().as_str(), "log" | "config"))
+                .split("__"),
+        );
+        fig.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+}

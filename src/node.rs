@@ -1,0 +1,91 @@
+//! Wiring of one node: the runtime, the root supervisor and its trees, and the HTTP server.
+
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use rampart_supervisors::{Runtime, Strategy, SupervisorSpec};
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+
+/// A started node: its shared state (for the HTTP layer) and the root supervisor.
+pub struct Node {
+    /// What the HTTP handlers share.
+    pub state: web::Data<AppState>,
+}
+
+impl Node {
+    /// Builds the runtime and starts the root supervisor (`node`, one-for-one) with the configured
+    /// trees. Must run inside a tokio runtime (actix-rt's is one).
+    ///
+    /// # Errors
+    /// Metrics registration failures.
+    pub fn start(cfg: &Config) -> anyhow::Result<Self> {
+        let registry = prometheus::Registry::new_custom(
+            None,
+            Some(std::collections::HashMap::from([(
+                "node".to_owned(),
+                cfg.node.id.clone(),
+            )])),
+        )
+        .context("creating the metrics registry")?;
+        let rt = Runtime::new(&registry).context("registering runtime metrics")?;
+        let probes = cfg.probes.to_probes();
+        let mut root = SupervisorSpec::new("node")
+            .strategy(Strategy::OneForOne)
+            .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
+            .backoff(cfg.supervision.backoff());
+        let mut echo = None;
+        if cfg.demo.enabled {
+            let demo = rampart_actors::demo::tree(probes);
+            echo = Some(demo.echo);
+            root = root.child(
+                demo.spec
+                    .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
+                    .backoff(cfg.supervision.backoff()),
+            );
+        }
+        let handle = root.start(&rt);
+        let state = web::Data::new(AppState {
+            node_id: cfg.node.id.clone(),
+            root: Arc::new(handle),
+            registry,
+            dead_letters: rt.dead_letters().clone(),
+            echo,
+            fault_injection: cfg.demo.fault_injection,
+        });
+        Ok(Self { state })
+    }
+}
+
+/// Runs a node until SIGINT/SIGTERM: starts the trees, serves HTTP, shuts the trees down.
+///
+/// # Errors
+/// Bind failures (address in use, permission) and runtime start failures.
+pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let node = Node::start(&cfg)?;
+    let state = node.state.clone();
+    let max_body = cfg.http.max_body_bytes;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(
+                actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms")
+                    .log_target("rampart::http"),
+            )
+            .configure(|c| http::configure(c, max_body))
+    });
+    if cfg.http.workers > 0 {
+        server = server.workers(cfg.http.workers);
+    }
+    let server = server
+        .bind(cfg.http.listen)
+        .with_context(|| format!("binding {}", cfg.http.listen))?
+        .run();
+    tracing::info!(node = %cfg.node.id, listen = %cfg.http.listen, "serving");
+    let result = server.await.context("HTTP server");
+    node.state.root.shutdown().await;
+    tracing::info!(node = %cfg.node.id, "stopped");
+    result
+}

@@ -1,0 +1,296 @@
+//! End to end against the real `rampart` binary: health endpoints, metrics, problem+json errors,
+//! and faults done for real inside the running node (a panic in a handler, a handler stalled past
+//! its liveness probe).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+struct NodeProc {
+    child: Child,
+    base: String,
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start(envs: &[(&str, &str)]) -> NodeProc {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--node-id")
+        .arg("test-node")
+        .env("RAMPART_LOG", "warn")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let node = NodeProc {
+        child: cmd.spawn().expect("spawn rampart"),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = client.get(format!("{}/livez", node.base)).send().await
+            && r.status().is_success()
+        {
+            return node;
+        }
+        assert!(Instant::now() < deadline, "node did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn get_json(url: &str) -> (u16, Value) {
+    let r = reqwest::get(url).await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+async fn wait_for(limit: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if f().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+fn echo_of(tree: &Value) -> &Value {
+    tree["children"]
+        .as_array()
+        .and_then(|c| c.iter().find(|n| n["name"] == "demo"))
+        .and_then(|d| d["children"].as_array())
+        .and_then(|c| c.iter().find(|n| n["name"] == "echo"))
+        .expect("demo/echo in the tree")
+}
+
+#[tokio::test]
+async fn health_endpoints_report_the_tree_and_metrics_are_exported() {
+    let node = start(&[]).await;
+    for path in ["/livez", "/readyz", "/startupz"] {
+        let (status, body) = get_json(&format!("{}{path}", node.base)).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["status"], "ok");
+        assert_eq!(body["node"], "test-node");
+        assert_eq!(body["tree"]["name"], "node");
+        assert_eq!(echo_of(&body["tree"])["state"], "running");
+    }
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{}/api/v1/demo/echo", node.base))
+        .json(&serde_json::json!({"text": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["text"], "hello");
+
+    let metrics = reqwest::get(format!("{}/metrics", node.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "rampart_actor_handler_duration_seconds_count{actor=\"echo\",node=\"test-node\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("rampart_actor_mailbox_depth{actor=\"echo\",node=\"test-node\"} 0"));
+    // Fault injection is off by default.
+    let r = client
+        .post(format!("{}/api/v1/demo/faults/panic", node.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn bad_requests_get_problem_details_and_the_node_keeps_serving() {
+    let node = start(&[("RAMPART_HTTP__MAX_BODY_BYTES", "256")]).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/demo/echo", node.base);
+    let cases: Vec<(reqwest::RequestBuilder, u16)> = vec![
+        (
+            client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body("{\"text\": "),
+            400,
+        ),
+        (client.post(&url).json(&serde_json::json!({"txt": 1})), 422),
+        (
+            client
+                .post(&url)
+                .header("content-type", "text/plain")
+                .body("hello"),
+            415,
+        ),
+        (
+            client
+                .post(&url)
+                .json(&serde_json::json!({"text": "x".repeat(1000)})),
+            413,
+        ),
+        (
+            client.get(format!("{}/api/v1/nothing-here", node.base)),
+            404,
+        ),
+    ];
+    for (req, expected) in cases {
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), expected);
+        assert_eq!(
+            r.headers()["content-type"].to_str().unwrap(),
+            "application/problem+json"
+        );
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["status"], expected);
+        assert!(p["title"].is_string() && p["detail"].is_string(), "{p}");
+    }
+    let r = client
+        .post(&url)
+        .json(&serde_json::json!({"text": "still here"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn panic_and_stall_inside_the_running_node_are_survived() {
+    let node = start(&[
+        ("RAMPART_DEMO__FAULT_INJECTION", "true"),
+        ("RAMPART_PROBES__LIVENESS__PERIOD_MS", "200"),
+        ("RAMPART_PROBES__LIVENESS__TIMEOUT_MS", "100"),
+        ("RAMPART_PROBES__LIVENESS__FAILURE_THRESHOLD", "2"),
+    ])
+    .await;
+    let client = reqwest::Client::new();
+    let echo = |text: &'static str| {
+        let client = client.clone();
+        let url = format!("{}/api/v1/demo/echo", node.base);
+        async move {
+            let r = client
+                .post(url)
+                .json(&serde_json::json!({"text": text}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(echo("before").await["generation"], 1);
+
+    // A real panic inside the handler: the caller gets the error, the node lives on.
+    let r = client
+        .post(format!("{}/api/v1/demo/faults/panic", node.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["caller_saw"]
+            .as_str()
+            .unwrap()
+            .contains("injected panic")
+    );
+    assert_eq!(echo("after panic").await["generation"], 2);
+
+    // A handler stalled past its liveness probe (2 x 200 ms + 100 ms) is killed and restarted.
+    let r = client
+        .post(format!("{}/api/v1/demo/faults/stall?ms=60000", node.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let base = node.base.clone();
+    let restarted = wait_for(Duration::from_secs(10), async || {
+        let (_, tree) = get_json(&format!("{base}/api/v1/runtime/tree")).await;
+        echo_of(&tree)["generation"] == 3
+    })
+    .await;
+    assert!(restarted, "stalled actor was not restarted");
+    assert_eq!(echo("after stall").await["generation"], 3);
+
+    let (status, live) = get_json(&format!("{}/livez", node.base)).await;
+    assert_eq!(status, 200);
+    let e = echo_of(&live["tree"]);
+    assert_eq!(e["restarts"], 2);
+    assert!(
+        e["last_failure"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("liveness probe failed")
+    );
+    let metrics = reqwest::get(format!("{}/metrics", node.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("rampart_actor_restarts_total{actor=\"echo\",node=\"test-node\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("rampart_actor_panics_total{actor=\"echo\",node=\"test-node\"} 1"));
+}
+
+#[test]
+fn invalid_configuration_is_refused_with_a_clear_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["config"])
+        .env("RAMPART_HTTP__LISTEN", "not-an-address")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid configuration") && err.to_lowercase().contains("listen"),
+        "{err}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["--config", "/nonexistent/rampart.toml", "config"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["config", "--node-id", "n7"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("id = \"n7\""), "{text}");
+}
