@@ -8,8 +8,11 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -191,6 +194,7 @@ enum After {
 
 /// A command as seen by a running instance.
 enum Cmd {
+    Probe(ProbeRequest),
     Kill(String),
     Stop(oneshot::Sender<()>),
     Terminate(oneshot::Sender<()>),
@@ -205,10 +209,18 @@ fn classify(cmd: Option<Command>, generation: u64) -> Cmd {
         }) if g == generation => Cmd::Kill(reason),
         Some(Command::Stop { ack }) => Cmd::Stop(ack),
         Some(Command::Terminate { ack }) => Cmd::Terminate(ack),
+        Some(Command::Probe(req)) => Cmd::Probe(req),
         // Every sender gone: nobody can start us again.
         None => Cmd::Terminate(oneshot::channel().0),
         Some(_) => Cmd::Ignore,
     }
+}
+
+/// Keeps a probe check for later, dropping checks whose prober gave up (timed out): at most one
+/// live check per probe kind is ever kept.
+fn defer(deferred: &mut Vec<ProbeRequest>, req: ProbeRequest) {
+    deferred.retain(|r| !r.reply.is_closed());
+    deferred.push(req);
 }
 
 /// A stop or terminate waiting for the handler in progress to finish.
@@ -224,6 +236,13 @@ impl Pending {
             Pending::Terminate(ack) => After::Terminate(ack),
         }
     }
+}
+
+/// What the instance loop takes next.
+enum Next<A: Actor> {
+    Cmd(Option<Command>),
+    Mail(BoxEnvelope<A>),
+    Closed,
 }
 
 enum Handled {
@@ -278,7 +297,6 @@ impl<A: Actor> Cell<A> {
         while let Ok(env) = self.spec.rx.try_recv() {
             env.reject(err.clone());
         }
-        self.metrics.depth.set(0);
         self.spec.status.update(|d| {
             if d.state != ChildState::Failed {
                 d.state = ChildState::Stopped;
@@ -374,18 +392,20 @@ impl<A: Actor> Cell<A> {
             }
         };
         let mut ctx = Context::new(self.spec.addr.clone(), self.spec.name.clone(), generation);
-        let (sys_tx, mut sys_rx) = mpsc::channel::<ProbeRequest>(4);
+        // Probe checks that arrive while the instance is busy wait here (at most one per probe
+        // kind is outstanding) and are answered as soon as it is free; a hung instance never
+        // answers them, which is how the probe notices.
+        let mut deferred: Vec<ProbeRequest> = Vec::with_capacity(3);
         let (started_tx, started_rx) = oneshot::channel();
         let runner = ProbeRunner {
             probes: self.spec.probes,
-            sys: sys_tx,
             status: status.clone(),
             cmd: self.cmd_tx.clone(),
             generation,
             metrics: self.metrics.clone(),
             started: started_rx,
         };
-        let _probes = AbortOnDrop(tokio::spawn(runner.run()));
+        let _probes = AbortOnDrop(crate::spawn::spawn(runner.run()));
 
         // The start hook, raced against kill (startup probe) and stop commands.
         let start = {
@@ -398,6 +418,7 @@ impl<A: Actor> Cell<A> {
                         Cmd::Kill(r) => break Err(After::Report(ExitReason::Killed(r))),
                         Cmd::Stop(ack) => break Err(After::StopAck(ack)),
                         Cmd::Terminate(ack) => break Err(After::Terminate(ack)),
+                        Cmd::Probe(req) => defer(&mut deferred, req),
                         Cmd::Ignore => {}
                     },
                     r = &mut fut => break Ok(r),
@@ -425,69 +446,105 @@ impl<A: Actor> Cell<A> {
         status.set_state(ChildState::Running);
 
         let keep_copy = matches!(self.spec.on_failure, OnFailure::Redeliver { .. });
-        let far = Duration::from_secs(86_400 * 365);
         loop {
-            let mut env = match self.redeliver.pop_front() {
-                Some(env) => env,
-                None => tokio::select! {
-                    biased;
-                    cmd = cmd_rx.recv() => match classify(cmd, generation) {
-                        Cmd::Kill(r) => return After::Report(ExitReason::Killed(r)),
-                        Cmd::Stop(ack) => {
-                            Self::stopping(&mut actor, self.spec.shutdown_timeout, self.spec.name.clone()).await;
-                            return After::StopAck(ack);
-                        }
-                        Cmd::Terminate(ack) => {
-                            Self::stopping(&mut actor, self.spec.shutdown_timeout, self.spec.name.clone()).await;
-                            return After::Terminate(ack);
-                        }
-                        Cmd::Ignore => continue,
+            // Fast path: whatever is already queued is taken without registering wakers; commands
+            // first, then probe checks, then redeliveries, then the mailbox.
+            let next = if let Some(req) = deferred.pop() {
+                Next::Cmd(Some(Command::Probe(req)))
+            } else {
+                match cmd_rx.try_recv() {
+                    Ok(cmd) => Next::Cmd(Some(cmd)),
+                    Err(mpsc::error::TryRecvError::Disconnected) => Next::Cmd(None),
+                    Err(mpsc::error::TryRecvError::Empty) => match self.redeliver.pop_front() {
+                        Some(env) => Next::Mail(env),
+                        None => match self.spec.rx.try_recv() {
+                            Ok(env) => {
+                                // Cooperative scheduling: taking queued mail without awaiting
+                                // spends the task's budget, so a busy actor yields now and then.
+                                tokio::task::consume_budget().await;
+                                Next::Mail(env)
+                            }
+                            Err(mpsc::error::TryRecvError::Disconnected) => Next::Closed,
+                            Err(mpsc::error::TryRecvError::Empty) => tokio::select! {
+                                biased;
+                                cmd = cmd_rx.recv() => Next::Cmd(cmd),
+                                env = self.spec.rx.recv() => match env {
+                                    Some(env) => Next::Mail(env),
+                                    None => Next::Closed,
+                                },
+                            },
+                        },
                     },
-                    req = sys_rx.recv() => {
-                        if let Some(req) = req
-                            && let Err(m) = Self::answer_probe(&mut actor, req).await
-                        {
+                }
+            };
+            let mut env = match next {
+                Next::Cmd(cmd) => match classify(cmd, generation) {
+                    Cmd::Probe(req) => {
+                        if let Err(m) = Self::answer_probe(&mut actor, req).await {
                             self.metrics.panics.inc();
                             return After::Report(ExitReason::Panicked(format!("probe: {m}")));
                         }
                         continue;
                     }
-                    env = self.spec.rx.recv() => match env {
-                        Some(env) => env,
-                        None => return After::Report(ExitReason::Normal),
-                    },
+                    Cmd::Kill(r) => return After::Report(ExitReason::Killed(r)),
+                    Cmd::Stop(ack) => {
+                        Self::stopping(
+                            &mut actor,
+                            self.spec.shutdown_timeout,
+                            self.spec.name.clone(),
+                        )
+                        .await;
+                        return After::StopAck(ack);
+                    }
+                    Cmd::Terminate(ack) => {
+                        Self::stopping(
+                            &mut actor,
+                            self.spec.shutdown_timeout,
+                            self.spec.name.clone(),
+                        )
+                        .await;
+                        return After::Terminate(ack);
+                    }
+                    Cmd::Ignore => continue,
                 },
+                Next::Closed => return After::Report(ExitReason::Normal),
+                Next::Mail(env) => env,
             };
-            self.metrics
-                .depth
-                .set(i64::try_from(self.spec.rx.len()).unwrap_or(i64::MAX));
             let began = std::time::Instant::now();
             let handled = {
                 let fut =
                     AssertUnwindSafe(env.handle(&mut actor, &mut ctx, keep_copy)).catch_unwind();
                 tokio::pin!(fut);
-                let mut pending: Option<Pending> = None;
-                let mut deadline = Instant::now() + far;
-                loop {
-                    tokio::select! {
-                        biased;
-                        r = &mut fut => break Handled::Done(r, pending),
-                        cmd = cmd_rx.recv(), if pending.is_none() => match classify(cmd, generation) {
-                            Cmd::Kill(r) => break Handled::Kill(r),
-                            Cmd::Stop(ack) => {
-                                pending = Some(Pending::Stop(ack));
-                                deadline = Instant::now() + self.spec.shutdown_timeout;
-                            }
-                            Cmd::Terminate(ack) => {
-                                pending = Some(Pending::Terminate(ack));
-                                deadline = Instant::now() + self.spec.shutdown_timeout;
-                            }
-                            Cmd::Ignore => {}
-                        },
-                        _ = tokio::time::sleep_until(deadline), if pending.is_some() => {
-                            match pending.take() {
-                                Some(p) => break Handled::StopTimeout(p),
-                                None => continue,
+                // Fast path: most handlers finish at their first poll; no select, no timer.
+                let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+                match first {
+                    Poll::Ready(r) => Handled::Done(r, None),
+                    Poll::Pending => {
+                        let mut pending: Option<Pending> = None;
+                        let mut grace: Option<Pin<Box<tokio::time::Sleep>>> = None;
+                        loop {
+                            tokio::select! {
+                                biased;
+                                r = &mut fut => break Handled::Done(r, pending),
+                                cmd = cmd_rx.recv(), if pending.is_none() => match classify(cmd, generation) {
+                                    Cmd::Kill(r) => break Handled::Kill(r),
+                                    Cmd::Probe(req) => defer(&mut deferred, req),
+                                    Cmd::Stop(ack) => {
+                                        pending = Some(Pending::Stop(ack));
+                                        grace = Some(Box::pin(tokio::time::sleep(self.spec.shutdown_timeout)));
+                                    }
+                                    Cmd::Terminate(ack) => {
+                                        pending = Some(Pending::Terminate(ack));
+                                        grace = Some(Box::pin(tokio::time::sleep(self.spec.shutdown_timeout)));
+                                    }
+                                    Cmd::Ignore => {}
+                                },
+                                _ = async { match grace.as_mut() { Some(g) => g.await, None => std::future::pending().await } }, if pending.is_some() => {
+                                    match pending.take() {
+                                        Some(p) => break Handled::StopTimeout(p),
+                                        None => continue,
+                                    }
+                                }
                             }
                         }
                     }
@@ -560,7 +617,10 @@ impl<A: Actor> ChildDef for ChildSpec<A> {
         rt: Runtime,
     ) -> mpsc::Sender<Command> {
         let (cmd_tx, mut cmd_rx) = mpsc::channel::<Command>(8);
-        let metrics = rt.metrics.for_actor(&self.name);
+        let depth_of = self.addr.clone();
+        let metrics = rt
+            .metrics
+            .for_actor(&self.name, Box::new(move || depth_of.mailbox_depth()));
         let mut cell = Cell {
             spec: *self,
             redeliver: VecDeque::new(),
@@ -568,7 +628,7 @@ impl<A: Actor> ChildDef for ChildSpec<A> {
             rt,
             cmd_tx: cmd_tx.clone(),
         };
-        tokio::spawn(async move {
+        crate::spawn::spawn(async move {
             loop {
                 let Some(cmd) = cmd_rx.recv().await else {
                     cell.terminate();
@@ -585,7 +645,7 @@ impl<A: Actor> ChildDef for ChildSpec<A> {
                                     c = cmd_rx.recv() => match classify(c, u64::MAX) {
                                         Cmd::Stop(ack) => break Some(Pending::Stop(ack)),
                                         Cmd::Terminate(ack) => break Some(Pending::Terminate(ack)),
-                                        Cmd::Kill(_) | Cmd::Ignore => {}
+                                        Cmd::Kill(_) | Cmd::Probe(_) | Cmd::Ignore => {}
                                     },
                                 }
                             };
@@ -638,7 +698,7 @@ impl<A: Actor> ChildDef for ChildSpec<A> {
                         let _ = ack.send(());
                         return;
                     }
-                    Command::Kill { .. } => {}
+                    Command::Kill { .. } | Command::Probe(_) => {}
                 }
             }
         });

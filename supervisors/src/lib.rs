@@ -64,8 +64,9 @@ mod dead_letter;
 mod mailbox;
 mod metrics;
 mod probe;
-// pub mod resilience; (being written)
+pub mod resilience;
 mod snapshot;
+mod spawn;
 mod supervisor;
 
 pub use actor::{Actor, Context, Handler, Message, ProbeCheck};

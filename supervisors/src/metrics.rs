@@ -13,6 +13,10 @@
 //! Label values are resolved once per child, so the hot path (one histogram observation and one gauge
 //! store per message) takes no lock and no allocation.
 
+use std::sync::{Arc, Mutex};
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry,
@@ -29,7 +33,7 @@ pub struct RuntimeMetrics {
     restarts: IntCounterVec,
     panics: IntCounterVec,
     probe_failures: IntCounterVec,
-    mailbox_depth: IntGaugeVec,
+    depths: DepthCollector,
     handler_seconds: HistogramVec,
     dead_letters: IntCounterVec,
     escalations: IntCounterVec,
@@ -42,7 +46,6 @@ pub(crate) struct ActorMetrics {
     pub liveness_failures: IntCounter,
     pub readiness_failures: IntCounter,
     pub startup_failures: IntCounter,
-    pub depth: IntGauge,
     pub latency: Histogram,
     pub dead_letters: IntCounter,
 }
@@ -100,7 +103,11 @@ impl RuntimeMetrics {
         registry.register(Box::new(restarts.clone()))?;
         registry.register(Box::new(panics.clone()))?;
         registry.register(Box::new(probe_failures.clone()))?;
-        registry.register(Box::new(mailbox_depth.clone()))?;
+        let depths = DepthCollector {
+            vec: mailbox_depth,
+            sources: Arc::new(Mutex::new(Vec::new())),
+        };
+        registry.register(Box::new(depths.clone()))?;
         registry.register(Box::new(handler_seconds.clone()))?;
         registry.register(Box::new(dead_letters.clone()))?;
         registry.register(Box::new(escalations.clone()))?;
@@ -108,20 +115,21 @@ impl RuntimeMetrics {
             restarts,
             panics,
             probe_failures,
-            mailbox_depth,
+            depths,
             handler_seconds,
             dead_letters,
             escalations,
         })
     }
 
-    pub(crate) fn for_actor(&self, actor: &str) -> ActorMetrics {
+    pub(crate) fn for_actor(&self, actor: &str, depth: DepthFn) -> ActorMetrics {
+        self.depths
+            .add(self.depths.vec.with_label_values(&[actor]), depth);
         ActorMetrics {
             panics: self.panics.with_label_values(&[actor]),
             liveness_failures: self.probe_failures.with_label_values(&[actor, "liveness"]),
             readiness_failures: self.probe_failures.with_label_values(&[actor, "readiness"]),
             startup_failures: self.probe_failures.with_label_values(&[actor, "startup"]),
-            depth: self.mailbox_depth.with_label_values(&[actor]),
             latency: self.handler_seconds.with_label_values(&[actor]),
             dead_letters: self.dead_letters.with_label_values(&[actor]),
         }
@@ -133,5 +141,48 @@ impl RuntimeMetrics {
 
     pub(crate) fn escalation(&self, supervisor: &str) {
         self.escalations.with_label_values(&[supervisor]).inc();
+    }
+}
+
+/// Reads one mailbox's depth, in messages.
+pub(crate) type DepthFn = Box<dyn Fn() -> usize + Send + Sync>;
+
+/// `rampart_actor_mailbox_depth`, read from the mailboxes when scraped (no cost per message).
+#[derive(Clone)]
+struct DepthCollector {
+    vec: IntGaugeVec,
+    sources: Arc<Mutex<Vec<(IntGauge, DepthFn)>>>,
+}
+
+impl std::fmt::Debug for DepthCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DepthCollector")
+    }
+}
+
+impl DepthCollector {
+    fn add(&self, gauge: IntGauge, depth: DepthFn) {
+        self.sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((gauge, depth));
+    }
+}
+
+impl Collector for DepthCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.vec.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        for (gauge, depth) in self
+            .sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            gauge.set(i64::try_from(depth()).unwrap_or(i64::MAX));
+        }
+        self.vec.collect()
     }
 }

@@ -175,7 +175,6 @@ pub(crate) struct ProbeRequest {
 /// Everything a probe runner needs for one instance.
 pub(crate) struct ProbeRunner {
     pub probes: Probes,
-    pub sys: mpsc::Sender<ProbeRequest>,
     pub status: Arc<StatusCell>,
     pub cmd: mpsc::Sender<Command>,
     pub generation: u64,
@@ -184,10 +183,13 @@ pub(crate) struct ProbeRunner {
     pub started: oneshot::Receiver<()>,
 }
 
-async fn check(sys: &mpsc::Sender<ProbeRequest>, kind: ProbeKind, timeout: Duration) -> ProbeCheck {
+async fn check(cmd: &mpsc::Sender<Command>, kind: ProbeKind, timeout: Duration) -> ProbeCheck {
     let (tx, rx) = oneshot::channel();
-    // The system channel is small; if it is full, earlier checks are still unanswered: a failure.
-    if sys.try_send(ProbeRequest { kind, reply: tx }).is_err() {
+    // The control channel is small; if it is full, the instance is not taking commands: a failure.
+    if cmd
+        .try_send(Command::Probe(ProbeRequest { kind, reply: tx }))
+        .is_err()
+    {
         return Err(format!(
             "{} check not accepted: earlier checks unanswered",
             kind.as_str()
@@ -226,7 +228,7 @@ impl ProbeRunner {
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            let result = check(&self.sys, kind, cfg.timeout).await;
+            let result = check(&self.cmd, kind, cfg.timeout).await;
             if result.is_err() {
                 self.counter(kind).inc();
             }

@@ -100,10 +100,11 @@ impl Default for RestartBackoff {
 impl RestartBackoff {
     /// The delay before restart number `consecutive` (0-based) of a crash loop.
     pub fn delay(&self, consecutive: u32) -> Duration {
-        if consecutive == 0 {
+        if consecutive == 0 || self.initial.is_zero() {
             return Duration::ZERO;
         }
-        let exp = i32::try_from(consecutive - 1).unwrap_or(i32::MAX);
+        // Past 2^64 the cap has long been reached; clamping keeps the arithmetic finite.
+        let exp = i32::try_from((consecutive - 1).min(64)).unwrap_or(64);
         let secs = self.initial.as_secs_f64() * self.factor.max(1.0).powi(exp);
         if !secs.is_finite() || secs >= self.max.as_secs_f64() {
             self.max
@@ -151,6 +152,8 @@ pub(crate) enum Command {
     Terminate { ack: oneshot::Sender<()> },
     /// Kill the instance of `generation` now (probe failure).
     Kill { generation: u64, reason: String },
+    /// A probe check for the running instance (answered between messages).
+    Probe(crate::probe::ProbeRequest),
 }
 
 /// A child's report to its supervisor.
@@ -297,7 +300,7 @@ impl SupervisorSpec {
         let (fail_tx, fail_rx) = watch::channel::<Option<String>>(None);
         // The root has no parent: its escalation is recorded for the node to act on.
         let terminate = cmd.clone();
-        tokio::spawn(async move {
+        crate::spawn::spawn(async move {
             if let Some(ev) = events_rx.recv().await {
                 let _ = fail_tx.send(Some(ev.reason.describe()));
                 // Nobody restarts the root: return queued messages to their senders.
@@ -308,7 +311,7 @@ impl SupervisorSpec {
             }
         });
         let start = cmd.clone();
-        tokio::spawn(async move {
+        crate::spawn::spawn(async move {
             let _ = start
                 .send(Command::Start {
                     delay: Duration::ZERO,
@@ -581,7 +584,7 @@ impl Sup {
                         let (ack, _) = oneshot::channel();
                         return RunEnd::Terminated(ack);
                     }
-                    Some(Command::Start { .. } | Command::Kill { .. }) => {}
+                    Some(Command::Start { .. } | Command::Kill { .. } | Command::Probe(_)) => {}
                 },
                 ev = self.events.recv() => {
                     let Some(ev) = ev else { continue };
@@ -649,7 +652,7 @@ impl ChildDef for SupervisorSpec {
             status: this.status,
             rt,
         };
-        tokio::spawn(async move {
+        crate::spawn::spawn(async move {
             loop {
                 let Some(cmd) = cmd_rx.recv().await else {
                     sup.terminate_all_reverse().await;
@@ -707,10 +710,40 @@ impl ChildDef for SupervisorSpec {
                         let _ = ack.send(());
                         return;
                     }
-                    Command::Kill { .. } => {}
+                    Command::Kill { .. } | Command::Probe(_) => {}
                 }
             }
         });
         cmd_tx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_immediate_then_exponential_then_capped() {
+        let b = RestartBackoff {
+            initial: Duration::from_millis(100),
+            factor: 2.0,
+            max: Duration::from_secs(30),
+            reset_after: Duration::from_secs(60),
+        };
+        let got: Vec<u128> = (0..6).map(|n| b.delay(n).as_millis()).collect();
+        assert_eq!(got, vec![0, 100, 200, 400, 800, 1600]);
+        assert_eq!(b.delay(20), Duration::from_secs(30));
+        assert_eq!(b.delay(u32::MAX), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn zero_initial_delay_stays_zero_however_long_the_crash_loop() {
+        let b = RestartBackoff {
+            initial: Duration::ZERO,
+            ..RestartBackoff::default()
+        };
+        for n in [1, 1024, 1025, 5000, u32::MAX] {
+            assert_eq!(b.delay(n), Duration::ZERO, "n = {n}");
+        }
     }
 }
