@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use rampart_supervisors::resilience::{
+    CircuitBreakerConfig, FallbackConfig, PolicyConfig, RetryConfig, TimeLimiterConfig,
+};
 use rampart_supervisors::{ProbeConfig, Probes, RestartBackoff};
 use serde::{Deserialize, Serialize};
 
@@ -199,13 +202,17 @@ impl ProbesConfig {
 }
 
 /// The demonstration tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DemoConfig {
     /// Runs the `demo` tree. Default true.
     pub enabled: bool,
     /// Enables `POST /api/v1/demo/faults/{panic,stall}`; never turn on in production. Default false.
     pub fault_injection: bool,
+    /// Policy of `GET /api/v1/demo/echo-cached` (retry, breaker, time limiter, bulkhead, cached
+    /// fallback). Defaults are scaled down from Resilience4j's so the breaker reacts within a
+    /// demo: window 10 calls, minimum 5, 5 s open, 500 ms timeout, 2 attempts, 60 s cache.
+    pub resilience: PolicyConfig,
 }
 
 impl Default for DemoConfig {
@@ -213,6 +220,25 @@ impl Default for DemoConfig {
         Self {
             enabled: true,
             fault_injection: false,
+            resilience: PolicyConfig {
+                retry: RetryConfig {
+                    max_attempts: 2,
+                    initial_interval_ms: 100,
+                    ..RetryConfig::default()
+                },
+                circuit_breaker: CircuitBreakerConfig {
+                    sliding_window_size: 10,
+                    minimum_number_of_calls: 5,
+                    wait_duration_in_open_state_ms: 5000,
+                    permitted_number_of_calls_in_half_open_state: 2,
+                    ..CircuitBreakerConfig::default()
+                },
+                time_limiter: TimeLimiterConfig {
+                    timeout_duration_ms: 500,
+                },
+                fallback: Some(FallbackConfig::default()),
+                ..PolicyConfig::default()
+            },
         }
     }
 }
@@ -253,5 +279,25 @@ impl Config {
                 .split("__"),
         );
         fig.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_default_toml_states_exactly_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+        let shipped: Config = Figment::from(Toml::file(&path)).extract().unwrap();
+        assert_eq!(shipped, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Figment::from(Toml::string("[http]\nlisten_on = \"x\"\n"))
+            .extract::<Config>()
+            .unwrap_err();
+        assert!(err.to_string().contains("listen_on"), "{err}");
     }
 }

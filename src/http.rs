@@ -9,6 +9,7 @@
 //! | `GET /api/v1/runtime/tree` | the supervision tree snapshot |
 //! | `GET /api/v1/runtime/dead-letters` | the in-process dead-letter list |
 //! | `POST /api/v1/demo/echo` | `{"text": ...}` answered by the `demo/echo` actor |
+//! | `GET /api/v1/demo/echo-cached?text=` | the same through retry, breaker, time limiter, bulkhead and cached fallback |
 //! | `POST /api/v1/demo/faults/panic`, `/faults/stall?ms=N` | fault injection (config `demo.fault_injection`) |
 //!
 //! Every error is an RFC 9457 problem (`application/problem+json`).
@@ -18,7 +19,8 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use rampart_actors::demo::{Echo, EchoActor, InjectPanic, InjectStall};
+use rampart_actors::demo::{Echo, EchoActor, EchoReply, InjectPanic, InjectStall};
+use rampart_supervisors::resilience::{CallError, ResiliencePolicy};
 use rampart_supervisors::{Addr, AskError, DeadLetters, NodeSnapshot, SupervisorHandle};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +38,8 @@ pub struct AppState {
     pub dead_letters: DeadLetters,
     /// `demo/echo`, when the demo tree runs.
     pub echo: Option<Addr<EchoActor>>,
+    /// Resilience policy (with cached fallback, keyed by text) of calls to `demo/echo`.
+    pub echo_policy: Option<ResiliencePolicy<AskError, String, EchoReply>>,
     /// Whether fault injection endpoints answer.
     pub fault_injection: bool,
 }
@@ -132,6 +136,48 @@ async fn echo(
         .await
         .map_err(|e| ask_problem(e, req.path()))?;
     Ok(HttpResponse::Ok().json(reply))
+}
+
+/// Query of the cached echo.
+#[derive(Debug, Deserialize)]
+pub struct EchoQuery {
+    /// Text to echo (at most 1024 bytes); also the cache key.
+    pub text: String,
+}
+
+/// `GET /api/v1/demo/echo-cached?text=`: asks `demo/echo` through the resilience policy. While echo
+/// cannot answer (stalled, restarting, breaker open), the last good reply for the same text is
+/// served with `"freshness": "stale"` and its `age_ms`; with nothing cached, 503.
+async fn echo_cached(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<EchoQuery>,
+) -> Result<HttpResponse, Problem> {
+    let addr = echo_addr(&state, &req)?;
+    let Some(policy) = state.echo_policy.as_ref() else {
+        return Err(
+            Problem::new(StatusCode::NOT_FOUND, "no policy for the demo tree").at(req.path()),
+        );
+    };
+    let text = q.into_inner().text;
+    if text.len() > 1024 {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text must be at most 1024 bytes",
+        )
+        .at(req.path()));
+    }
+    let served = policy
+        .call_with_fallback(text.clone(), || addr.ask(Echo { text: text.clone() }))
+        .await
+        .map_err(|e| {
+            let status = match e {
+                CallError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            Problem::new(status, format!("echo unavailable and nothing cached: {e}")).at(req.path())
+        })?;
+    Ok(HttpResponse::Ok().json(served))
 }
 
 fn faults_enabled(state: &AppState, req: &HttpRequest) -> Result<(), Problem> {
@@ -239,6 +285,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 .route("/runtime/tree", web::get().to(tree))
                 .route("/runtime/dead-letters", web::get().to(dead_letters))
                 .route("/demo/echo", web::post().to(echo))
+                .route("/demo/echo-cached", web::get().to(echo_cached))
                 .route("/demo/faults/panic", web::post().to(fault_panic))
                 .route("/demo/faults/stall", web::post().to(fault_stall)),
         )

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
-use rampart_supervisors::{Runtime, Strategy, SupervisorSpec};
+use rampart_supervisors::resilience::{ResilienceMetrics, ResiliencePolicy};
+use rampart_supervisors::{AskError, Runtime, Strategy, SupervisorSpec};
 
 use crate::config::Config;
 use crate::http::{self, AppState};
@@ -31,15 +32,28 @@ impl Node {
         )
         .context("creating the metrics registry")?;
         let rt = Runtime::new(&registry).context("registering runtime metrics")?;
+        let resilience =
+            ResilienceMetrics::new(&registry).context("registering resilience metrics")?;
         let probes = cfg.probes.to_probes();
         let mut root = SupervisorSpec::new("node")
             .strategy(Strategy::OneForOne)
             .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
             .backoff(cfg.supervision.backoff());
         let mut echo = None;
+        let mut echo_policy = None;
         if cfg.demo.enabled {
             let demo = rampart_actors::demo::tree(probes);
             echo = Some(demo.echo);
+            echo_policy = Some(
+                ResiliencePolicy::builder("demo-echo", cfg.demo.resilience.clone())
+                    .metrics(&resilience)
+                    // A full mailbox or a slow answer may pass; a stopped actor will not.
+                    .retry_when(|e| {
+                        matches!(e, AskError::MailboxFull { .. } | AskError::Timeout { .. })
+                    })
+                    .build()
+                    .context("demo.resilience")?,
+            );
             root = root.child(
                 demo.spec
                     .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
@@ -53,6 +67,7 @@ impl Node {
             registry,
             dead_letters: rt.dead_letters().clone(),
             echo,
+            echo_policy,
             fault_injection: cfg.demo.fault_injection,
         });
         Ok(Self { state })

@@ -189,6 +189,11 @@ async fn panic_and_stall_inside_the_running_node_are_survived() {
         ("RAMPART_PROBES__LIVENESS__PERIOD_MS", "200"),
         ("RAMPART_PROBES__LIVENESS__TIMEOUT_MS", "100"),
         ("RAMPART_PROBES__LIVENESS__FAILURE_THRESHOLD", "2"),
+        (
+            "RAMPART_DEMO__RESILIENCE__TIME_LIMITER__TIMEOUT_DURATION_MS",
+            "100",
+        ),
+        ("RAMPART_DEMO__RESILIENCE__RETRY__MAX_ATTEMPTS", "1"),
     ])
     .await;
     let client = reqwest::Client::new();
@@ -224,6 +229,19 @@ async fn panic_and_stall_inside_the_running_node_are_survived() {
     );
     assert_eq!(echo("after panic").await["generation"], 2);
 
+    let cached = |text: &'static str| {
+        let client = client.clone();
+        let url = format!("{}/api/v1/demo/echo-cached?text={text}", node.base);
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, fresh) = cached("k").await;
+    assert_eq!(status, 200);
+    assert_eq!(fresh["freshness"], "fresh");
+    assert_eq!(fresh["value"]["text"], "k");
+
     // A handler stalled past its liveness probe (2 x 200 ms + 100 ms) is killed and restarted.
     let r = client
         .post(format!("{}/api/v1/demo/faults/stall?ms=60000", node.base))
@@ -231,6 +249,13 @@ async fn panic_and_stall_inside_the_running_node_are_survived() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
+    // Meanwhile a caller behind the policy gets the cached answer, marked stale, after 100 ms.
+    let (status, stale) = cached("k").await;
+    assert_eq!(status, 200, "{stale}");
+    assert_eq!(stale["freshness"], "stale", "{stale}");
+    assert!(stale["age_ms"].as_u64().is_some(), "{stale}");
+    let (status, none) = cached("never-seen").await;
+    assert!(status == 503 || status == 504, "{status} {none}");
     let base = node.base.clone();
     let restarted = wait_for(Duration::from_secs(10), async || {
         let (_, tree) = get_json(&format!("{base}/api/v1/runtime/tree")).await;
@@ -239,6 +264,8 @@ async fn panic_and_stall_inside_the_running_node_are_survived() {
     .await;
     assert!(restarted, "stalled actor was not restarted");
     assert_eq!(echo("after stall").await["generation"], 3);
+    let (_, fresh) = cached("k").await;
+    assert_eq!(fresh["freshness"], "fresh", "{fresh}");
 
     let (status, live) = get_json(&format!("{}/livez", node.base)).await;
     assert_eq!(status, 200);
@@ -261,6 +288,10 @@ async fn panic_and_stall_inside_the_running_node_are_survived() {
         "{metrics}"
     );
     assert!(metrics.contains("rampart_actor_panics_total{actor=\"echo\",node=\"test-node\"} 1"));
+    assert!(
+        metrics.contains("rampart_fallback_served_total{freshness=\"stale\""),
+        "{metrics}"
+    );
 }
 
 #[test]
