@@ -79,7 +79,6 @@ async fn caller_serves_stale_scores_while_the_service_is_down_and_fresh_ones_aft
         },
         time_limiter: TimeLimiterConfig {
             timeout_duration_ms: 100,
-            ..TimeLimiterConfig::default()
         },
         fallback: Some(FallbackConfig::default()),
         ..PolicyConfig::default()
