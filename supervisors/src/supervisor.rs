@@ -664,7 +664,30 @@ impl ChildDef for SupervisorSpec {
                         generation: g,
                     } => {
                         if !delay.is_zero() {
-                            tokio::time::sleep(delay).await;
+                            // The restart delay gives way to a stop or terminate.
+                            let sleep = tokio::time::sleep(delay);
+                            tokio::pin!(sleep);
+                            let interrupted = loop {
+                                tokio::select! {
+                                    _ = &mut sleep => break None,
+                                    c = cmd_rx.recv() => match c {
+                                        Some(Command::Stop { ack }) => break Some((ack, false)),
+                                        Some(Command::Terminate { ack }) => break Some((ack, true)),
+                                        None => break Some((oneshot::channel().0, true)),
+                                        Some(_) => {}
+                                    },
+                                }
+                            };
+                            if let Some((ack, terminate)) = interrupted {
+                                if terminate {
+                                    sup.terminate_all_reverse().await;
+                                }
+                                let _ = ack.send(());
+                                if terminate {
+                                    return;
+                                }
+                                continue;
+                            }
                         }
                         let generation = g;
                         sup.status.update(|d| d.generation = g);

@@ -496,3 +496,49 @@ async fn shutdown_returns_queued_messages_to_their_senders() {
         Err(AskError::Stopped { .. })
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_does_not_wait_out_a_supervisors_restart_delay() {
+    quiet_panics();
+    let (rt, _) = runtime();
+    let w = ChildSpec::new("w", Worker::factory(counter()))
+        .probes(no_probes())
+        .build();
+    let addr = w.addr();
+    // `inner` escalates on any crash; the root restarts it, the second time after 10 s.
+    let inner = SupervisorSpec::new("inner")
+        .intensity(0, Duration::from_secs(60))
+        .child(w);
+    let root = SupervisorSpec::new("root")
+        .intensity(10, Duration::from_secs(60))
+        .backoff(RestartBackoff {
+            initial: Duration::from_secs(10),
+            ..RestartBackoff::default()
+        })
+        .child(inner)
+        .start(&rt);
+    let _ = addr.ask(Boom("first")).await;
+    assert_eq!(
+        addr.ask(Work).await.unwrap().1,
+        2,
+        "first restart is immediate"
+    );
+    let _ = addr.ask(Boom("second")).await;
+    assert!(
+        eventually(Duration::from_secs(1), || {
+            root.snapshot().find("inner").unwrap().state == ChildState::Restarting
+        })
+        .await
+    );
+    let t = tokio::time::Instant::now();
+    root.shutdown().await;
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(matches!(
+        addr.ask(Work).await,
+        Err(AskError::Stopped { .. })
+    ));
+}
