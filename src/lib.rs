@@ -1,5 +1,7 @@
 //! The Rampart node: command line, configuration, wiring of the supervision trees, HTTP API.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod config;
 pub mod http;

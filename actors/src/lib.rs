@@ -5,4 +5,6 @@
 //! mapping, incident response, audit reporting) land here one by one; until then the node runs the
 //! [`demo`] tree, which exercises the runtime end to end (request/reply, panics, hangs, probes).
 
+#![warn(missing_docs)]
+
 pub mod demo;

@@ -58,6 +58,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 mod actor;
 mod child;
 mod dead_letter;
