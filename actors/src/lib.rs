@@ -7,4 +7,5 @@
 
 #![warn(missing_docs)]
 
+pub mod bus;
 pub mod demo;
