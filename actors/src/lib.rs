@@ -8,4 +8,5 @@
 #![warn(missing_docs)]
 
 pub mod bus;
+pub mod db;
 pub mod demo;

@@ -1,0 +1,153 @@
+//! Storage: one sea-orm connection per node, SQLite by default, PostgreSQL in production.
+//!
+//! - [`Db::connect`] opens `sqlite://path` (the file and its folder are created on first run) or
+//!   `postgres://...`, then runs the migrations ([`migrations::Migrator`]) so the schema is current.
+//! - Each service owns its tables (DESIGN.md); tables are prefixed by the service that owns them
+//!   (`asset_*`, `risk_*`), and no service reads another's.
+//! - Idempotent handlers: [`processed::first_time`] records an event id in the handler's own
+//!   transaction, so an event redelivered after a crash has one effect.
+//! - Transactional outbox: [`outbox::append`] writes an event in the same transaction as the state
+//!   change it reports; a relay publishes pending rows and marks them, so a crash between commit and
+//!   publish loses nothing.
+
+pub mod entities;
+pub mod migrations;
+pub mod outbox;
+pub mod processed;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+/// Why the database could not be opened or used.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL's scheme is neither `sqlite:` nor `postgres:`/`postgresql:`.
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    /// The SQLite file's folder could not be created.
+    #[error("creating the folder of {path}: {source}")]
+    CreateDir {
+        /// The folder.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Connecting, migrating or a query failed.
+    #[error("database: {0}")]
+    Orm(#[from] sea_orm::DbErr),
+}
+
+/// The node's database: a pooled connection with the schema migrated.
+#[derive(Debug, Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+}
+
+/// Settings of [`Db::connect`].
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Most pooled connections. Default 8 (SQLite: 1 writer at a time anyway).
+    pub max_connections: u32,
+    /// How long to wait for a connection, ms. Default 5000.
+    pub connect_timeout_ms: u64,
+    /// PostgreSQL only: the schema to use (created if missing); tests use one per run.
+    pub schema: Option<String>,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            connect_timeout_ms: 5000,
+            schema: None,
+        }
+    }
+}
+
+/// The default embedded database URL: a SQLite file under `data/`.
+pub const DEFAULT_URL: &str = "sqlite://data/rampart.sqlite";
+
+impl Db {
+    /// Opens `url` and runs pending migrations.
+    ///
+    /// `sqlite://PATH` (relative to the working directory; `sqlite::memory:` for a throwaway
+    /// database) creates the file and its folder when missing; `postgres://USER@HOST[:PORT]/DB`
+    /// uses an existing database.
+    ///
+    /// # Errors
+    /// [`DbError::UnsupportedUrl`], [`DbError::CreateDir`], [`DbError::Orm`] (server unreachable,
+    /// authentication, a failed migration).
+    pub async fn connect(url: &str, opts: &DbOptions) -> Result<Self, DbError> {
+        let url = if let Some(path) = url.strip_prefix("sqlite://") {
+            let (file, query) = path.split_once('?').unwrap_or((path, ""));
+            if let Some(dir) = Path::new(file)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+            let query = if query.is_empty() {
+                "mode=rwc".to_owned()
+            } else {
+                query.to_owned()
+            };
+            format!("sqlite://{file}?{query}")
+        } else if url == "sqlite::memory:"
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+        {
+            url.to_owned()
+        } else {
+            return Err(DbError::UnsupportedUrl(url.chars().take(200).collect()));
+        };
+        let mut options = ConnectOptions::new(url.clone());
+        options
+            .max_connections(opts.max_connections.max(1))
+            .connect_timeout(Duration::from_millis(opts.connect_timeout_ms))
+            .acquire_timeout(Duration::from_millis(opts.connect_timeout_ms))
+            .sqlx_logging(false);
+        if url.starts_with("sqlite::memory:") {
+            // Every pooled connection would see its own empty in-memory database.
+            options.max_connections(1);
+        }
+        if let Some(schema) = &opts.schema {
+            let admin = Database::connect(options.clone()).await?;
+            use sea_orm::ConnectionTrait;
+            admin
+                .execute_unprepared(&format!(
+                    "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+                    schema.replace('"', "")
+                ))
+                .await?;
+            admin.close().await?;
+            options.set_schema_search_path(schema.clone());
+        }
+        let conn = Database::connect(options).await?;
+        migrations::Migrator::up(&conn, None).await?;
+        Ok(Self { conn })
+    }
+
+    /// The connection (a pool; cheap to clone).
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// SQLite or PostgreSQL.
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Closes the pool.
+    ///
+    /// # Errors
+    /// [`DbError::Orm`].
+    pub async fn close(self) -> Result<(), DbError> {
+        Ok(self.conn.close().await?)
+    }
+}

@@ -1,0 +1,107 @@
+//! The transactional outbox: events are written with the state change they report and published
+//! afterwards by [`relay_once`], so a node that crashes between commit and publish loses nothing
+//! (the relay picks them up on the next run; consumers deduplicate by event id).
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::entities::outbox;
+use crate::bus::{BusError, Envelope, InProcessBus};
+
+/// Why the relay stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// Reading or marking rows failed.
+    #[error("outbox: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    /// A stored envelope does not decode (written by an incompatible version).
+    #[error("outbox row {id}: {reason}")]
+    Corrupt {
+        /// The row's id.
+        id: uuid::Uuid,
+        /// The decode error.
+        reason: String,
+    },
+    /// Publishing failed; the row stays pending and is retried by the next run.
+    #[error("publishing: {0}")]
+    Publish(#[from] BusError),
+}
+
+/// Writes `envelope` to the outbox inside the caller's transaction `tx`.
+///
+/// # Errors
+/// Database errors; [`OutboxError::Corrupt`] if the envelope does not serialise.
+pub async fn append<C: ConnectionTrait>(
+    tx: &C,
+    service: &str,
+    envelope: &Envelope,
+) -> Result<(), OutboxError> {
+    let json = serde_json::to_value(envelope).map_err(|e| OutboxError::Corrupt {
+        id: envelope.event_id,
+        reason: e.to_string(),
+    })?;
+    outbox::Entity::insert(outbox::ActiveModel {
+        id: Set(envelope.event_id),
+        service: Set(service.to_owned()),
+        event_type: Set(envelope.event_type.clone()),
+        envelope: Set(json),
+        created_at: Set(Utc::now()),
+        published_at: Set(None),
+    })
+    .exec_without_returning(tx)
+    .await?;
+    Ok(())
+}
+
+/// Pending events, oldest first (UUID v7 ids are time-ordered), at most `limit`.
+///
+/// # Errors
+/// Database errors, [`OutboxError::Corrupt`].
+pub async fn pending<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<Envelope>, OutboxError> {
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::PublishedAt.is_null())
+        .order_by_asc(outbox::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            serde_json::from_value(r.envelope).map_err(|e| OutboxError::Corrupt {
+                id: r.id,
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Publishes up to `limit` pending events to `bus` in order and marks each one published right
+/// after the bus accepted it. Returns how many were published. A failure leaves the failing
+/// event and those after it pending.
+///
+/// # Errors
+/// [`OutboxError`].
+pub async fn relay_once<C: ConnectionTrait>(
+    db: &C,
+    bus: &InProcessBus,
+    limit: u64,
+) -> Result<usize, OutboxError> {
+    let events = pending(db, limit).await?;
+    let mut done = 0;
+    for envelope in events {
+        let id = envelope.event_id;
+        bus.publish(envelope).await?;
+        outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::PublishedAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            )
+            .filter(outbox::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+        done += 1;
+    }
+    Ok(done)
+}
