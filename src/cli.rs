@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// Node id (overrides `node.id`).
     #[arg(long)]
     pub node_id: Option<String>,
+    /// Database URL (overrides `database.url`): `sqlite://PATH` or `postgres://USER@HOST/DB`.
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -45,6 +48,9 @@ impl ServeArgs {
         }
         if let Some(id) = &self.node_id {
             cfg.node.id.clone_from(id);
+        }
+        if let Some(url) = &self.database_url {
+            cfg.database.url.clone_from(url);
         }
     }
 }

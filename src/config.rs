@@ -26,8 +26,56 @@ pub struct Config {
     pub supervision: SupervisionConfig,
     /// Probes given to every service actor.
     pub probes: ProbesConfig,
+    /// Storage.
+    pub database: DatabaseConfig,
     /// The demonstration tree.
     pub demo: DemoConfig,
+}
+
+/// Storage settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (created with its folder on first run) or `postgres://USER[:PASS]@HOST/DB`.
+    /// Default `sqlite://data/rampart.sqlite`, relative to the working directory.
+    pub url: String,
+    /// Pooled connections. Default 8.
+    pub max_connections: u32,
+    /// Wait for a connection, ms. Default 5000.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: rampart_actors::db::DEFAULT_URL.to_owned(),
+            max_connections: 8,
+            connect_timeout_ms: 5000,
+        }
+    }
+}
+
+/// `url` with its password (if any) replaced by `***`, for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+impl Config {
+    /// A copy safe to print: secrets (database password) replaced by `***`.
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        c.database.url = redact_url(&c.database.url);
+        c
+    }
 }
 
 /// Node identity.
@@ -291,6 +339,25 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
         let shipped: Config = Figment::from(Toml::file(&path)).extract().unwrap();
         assert_eq!(shipped, Config::default());
+    }
+
+    #[test]
+    fn passwords_are_redacted_for_printing() {
+        assert_eq!(
+            redact_url("postgres://rampart:s3cret@db:5432/rampart"),
+            "postgres://rampart:***@db:5432/rampart"
+        );
+        assert_eq!(
+            redact_url("postgres://rampart@db/r"),
+            "postgres://rampart@db/r"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/x.sqlite"),
+            "sqlite://data/x.sqlite"
+        );
+        let mut cfg = Config::default();
+        cfg.database.url = "postgres://u:pw@h/d".to_owned();
+        assert!(!format!("{:?}", cfg.redacted()).contains("pw@"));
     }
 
     #[test]

@@ -17,12 +17,12 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Config(args) => {
             args.apply(&mut cfg);
-            print!("{}", toml_string(&cfg)?);
+            print!("{}", toml_string(&cfg.redacted())?);
             Ok(())
         }
         Command::Serve(args) => {
             args.apply(&mut cfg);
-            tracing::info!(config = %serde_json::to_string(&cfg).unwrap_or_default(), "effective configuration");
+            tracing::info!(config = %serde_json::to_string(&cfg.redacted()).unwrap_or_default(), "effective configuration");
             actix_web::rt::System::new().block_on(rampart::node::serve(cfg))
         }
     }

@@ -7,13 +7,16 @@ use anyhow::Context as _;
 use rampart_supervisors::resilience::{ResilienceMetrics, ResiliencePolicy};
 use rampart_supervisors::{AskError, Runtime, Strategy, SupervisorSpec};
 
-use crate::config::Config;
+use crate::config::{Config, redact_url};
 use crate::http::{self, AppState};
+use rampart_actors::db::{Db, DbOptions};
 
 /// A started node: its shared state (for the HTTP layer) and the root supervisor.
 pub struct Node {
     /// What the HTTP handlers share.
     pub state: web::Data<AppState>,
+    /// The database (migrated).
+    pub db: Db,
 }
 
 impl Node {
@@ -21,8 +24,20 @@ impl Node {
     /// trees. Must run inside a tokio runtime (actix-rt's is one).
     ///
     /// # Errors
-    /// Metrics registration failures.
-    pub fn start(cfg: &Config) -> anyhow::Result<Self> {
+    /// Database connection or migration failures (the message names the redacted URL), metrics
+    /// registration failures.
+    pub async fn start(cfg: &Config) -> anyhow::Result<Self> {
+        let db = Db::connect(
+            &cfg.database.url,
+            &DbOptions {
+                max_connections: cfg.database.max_connections,
+                connect_timeout_ms: cfg.database.connect_timeout_ms,
+                schema: None,
+            },
+        )
+        .await
+        .with_context(|| format!("opening the database {}", redact_url(&cfg.database.url)))?;
+        tracing::info!(url = %redact_url(&cfg.database.url), "database ready (migrations applied)");
         let registry = prometheus::Registry::new_custom(
             None,
             Some(std::collections::HashMap::from([(
@@ -70,7 +85,7 @@ impl Node {
             echo_policy,
             fault_injection: cfg.demo.fault_injection,
         });
-        Ok(Self { state })
+        Ok(Self { state, db })
     }
 }
 
@@ -79,7 +94,7 @@ impl Node {
 /// # Errors
 /// Bind failures (address in use, permission) and runtime start failures.
 pub async fn serve(cfg: Config) -> anyhow::Result<()> {
-    let node = Node::start(&cfg)?;
+    let node = Node::start(&cfg).await?;
     let state = node.state.clone();
     let max_body = cfg.http.max_body_bytes;
     let mut server = HttpServer::new(move || {
@@ -101,6 +116,9 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     tracing::info!(node = %cfg.node.id, listen = %cfg.http.listen, "serving");
     let result = server.await.context("HTTP server");
     node.state.root.shutdown().await;
+    if let Err(e) = node.db.close().await {
+        tracing::warn!(error = %e, "closing the database");
+    }
     tracing::info!(node = %cfg.node.id, "stopped");
     result
 }

@@ -11,12 +11,14 @@ use serde_json::Value;
 struct NodeProc {
     child: Child,
     base: String,
+    data_dir: std::path::PathBuf,
 }
 
 impl Drop for NodeProc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 
@@ -28,8 +30,18 @@ fn free_port() -> u16 {
         .port()
 }
 
+fn temp_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "rampart-node-{}-{}",
+        std::process::id(),
+        free_port()
+    ))
+}
+
 async fn start(envs: &[(&str, &str)]) -> NodeProc {
     let port = free_port();
+    let data_dir = temp_dir();
+    let db = format!("sqlite://{}/rampart.sqlite", data_dir.display());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
     cmd.arg("serve")
         .arg("--listen")
@@ -37,6 +49,7 @@ async fn start(envs: &[(&str, &str)]) -> NodeProc {
         .arg("--node-id")
         .arg("test-node")
         .env("RAMPART_LOG", "warn")
+        .env("RAMPART_DATABASE__URL", &db)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -46,6 +59,7 @@ async fn start(envs: &[(&str, &str)]) -> NodeProc {
     let node = NodeProc {
         child: cmd.spawn().expect("spawn rampart"),
         base: format!("http://127.0.0.1:{port}"),
+        data_dir,
     };
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -324,4 +338,38 @@ fn invalid_configuration_is_refused_with_a_clear_message() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("id = \"n7\""), "{text}");
+}
+
+#[tokio::test]
+async fn the_database_is_created_on_first_run_and_bad_urls_stop_the_node_clearly() {
+    let dir = std::env::temp_dir().join(format!("rampart-first-run-{}", free_port()));
+    let url = format!("sqlite://{}/sub/rampart.sqlite", dir.display());
+    let node = start(&[("RAMPART_DATABASE__URL", url.as_str())]).await;
+    assert!(
+        dir.join("sub/rampart.sqlite").exists(),
+        "SQLite file created at start"
+    );
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "postgres://nobody:hunter2@127.0.0.1:1/none",
+        ])
+        .env("RAMPART_LOG", "error")
+        .env("RAMPART_DATABASE__CONNECT_TIMEOUT_MS", "1000")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("opening the database postgres://nobody:***@127.0.0.1:1/none"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "password leaked: {err}");
 }
