@@ -6,6 +6,7 @@
 //! | `GET /readyz` | 200 when every actor is running and ready, else 503; JSON with the tree |
 //! | `GET /startupz` | 200 once every actor has started, else 503; JSON with the tree |
 //! | `GET /metrics` | Prometheus text exposition (version 0.0.4) |
+//! | `GET /api/v1/openapi.json` | the OpenAPI 3.1 document ([`ApiDoc`]) |
 //! | `GET /api/v1/runtime/tree` | the supervision tree snapshot |
 //! | `GET /api/v1/runtime/dead-letters` | the in-process dead-letter list |
 //! | `POST /api/v1/demo/echo` | `{"text": ...}` answered by the `demo/echo` actor |
@@ -45,14 +46,47 @@ pub struct AppState {
 }
 
 /// Body of the health endpoints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// `ok` or `fail`.
     pub status: &'static str,
     /// The node's id.
     pub node: String,
-    /// The whole supervision tree.
+    /// The whole supervision tree: each node's name, kind, state, restarts, generation,
+    /// last_failure, started, ready, probes, mailbox and children.
+    #[schema(value_type = Object)]
     pub tree: NodeSnapshot,
+}
+
+/// The OpenAPI 3.1 document of this API, served at `/api/v1/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Rampart",
+        description = "Cybersecurity-compliance platform on a supervised actor runtime. Errors are RFC 9457 problem details."
+    ),
+    paths(
+        livez,
+        readyz,
+        startupz,
+        metrics,
+        tree,
+        dead_letters,
+        echo,
+        echo_cached,
+        fault_panic,
+        fault_stall,
+        openapi
+    ),
+    components(schemas(Health, Problem, Echo, EchoReply))
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
+async fn openapi() -> HttpResponse {
+    use utoipa::OpenApi as _;
+    HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
 fn health(state: &AppState, verdict: impl Fn(&NodeSnapshot) -> bool) -> HttpResponse {
@@ -73,18 +107,22 @@ fn health(state: &AppState, verdict: impl Fn(&NodeSnapshot) -> bool) -> HttpResp
         .json(body)
 }
 
+#[utoipa::path(get, path = "/livez", responses((status = 200, description = "The root supervisor has not given up", body = Health), (status = 503, description = "The root supervisor gave up (restart intensity exceeded)", body = Health)))]
 async fn livez(state: web::Data<AppState>) -> HttpResponse {
     health(&state, NodeSnapshot::is_live)
 }
 
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Every actor is running and ready", body = Health), (status = 503, description = "Some actor is not ready", body = Health)))]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     health(&state, |t| t.is_live() && t.is_ready())
 }
 
+#[utoipa::path(get, path = "/startupz", responses((status = 200, description = "Every actor has started", body = Health), (status = 503, description = "Still starting", body = Health)))]
 async fn startupz(state: web::Data<AppState>) -> HttpResponse {
     health(&state, NodeSnapshot::is_started)
 }
 
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition 0.0.4", content_type = "text/plain", body = String)))]
 async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
     let text = prometheus::TextEncoder::new()
         .encode_to_string(&state.registry.gather())
@@ -94,10 +132,12 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
         .body(text))
 }
 
+#[utoipa::path(get, path = "/api/v1/runtime/tree", responses((status = 200, description = "Supervision tree snapshot", body = Object)))]
 async fn tree(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.root.snapshot())
 }
 
+#[utoipa::path(get, path = "/api/v1/runtime/dead-letters", responses((status = 200, description = "In-process dead letters, oldest first", body = [Object])))]
 async fn dead_letters(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.dead_letters.list())
 }
@@ -125,6 +165,7 @@ fn echo_addr<'a>(state: &'a AppState, req: &HttpRequest) -> Result<&'a Addr<Echo
 /// Request timeout of the demo endpoints.
 const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 
+#[utoipa::path(post, path = "/api/v1/demo/echo", request_body = Echo, responses((status = 200, body = EchoReply), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
 async fn echo(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -148,6 +189,7 @@ pub struct EchoQuery {
 /// `GET /api/v1/demo/echo-cached?text=`: asks `demo/echo` through the resilience policy. While echo
 /// cannot answer (stalled, restarting, breaker open), the last good reply for the same text is
 /// served with `"freshness": "stale"` and its `age_ms`; with nothing cached, 503.
+#[utoipa::path(get, path = "/api/v1/demo/echo-cached", params(("text" = String, Query, description = "Text to echo, at most 1024 bytes")), responses((status = 200, description = "`{value, freshness, age_ms?, stored_at?}`", body = Object), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 504, body = Problem, content_type = "application/problem+json")))]
 async fn echo_cached(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -192,6 +234,7 @@ fn faults_enabled(state: &AppState, req: &HttpRequest) -> Result<(), Problem> {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/demo/faults/panic", responses((status = 202, description = "The handler panicked; the actor restarts", body = Object), (status = 404, description = "Fault injection is off", body = Problem, content_type = "application/problem+json")))]
 async fn fault_panic(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -222,6 +265,7 @@ pub struct StallQuery {
     pub ms: u64,
 }
 
+#[utoipa::path(post, path = "/api/v1/demo/faults/stall", params(("ms" = u64, Query, description = "Stall length, ms, at most 600000")), responses((status = 202, body = Object), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn fault_stall(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -282,6 +326,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
         .route("/metrics", web::get().to(metrics))
         .service(
             web::scope("/api/v1")
+                .route("/openapi.json", web::get().to(openapi))
                 .route("/runtime/tree", web::get().to(tree))
                 .route("/runtime/dead-letters", web::get().to(dead_letters))
                 .route("/demo/echo", web::post().to(echo))

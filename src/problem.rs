@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 /// An RFC 9457 problem: `type`, `title`, `status`, `detail`, `instance`.
-#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, Serialize, thiserror::Error, utoipa::ToSchema)]
 #[error("{title}: {detail}")]
 pub struct Problem {
     /// URI naming the problem type (`about:blank` when the status says it all).

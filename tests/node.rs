@@ -373,3 +373,43 @@ async fn the_database_is_created_on_first_run_and_bad_urls_stop_the_node_clearly
     );
     assert!(!err.contains("hunter2"), "password leaked: {err}");
 }
+
+#[tokio::test]
+async fn openapi_document_describes_the_routes_the_node_serves() {
+    let node = start(&[]).await;
+    let (status, doc) = get_json(&format!("{}/api/v1/openapi.json", node.base)).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/livez",
+        "/readyz",
+        "/startupz",
+        "/metrics",
+        "/api/v1/demo/echo",
+        "/api/v1/openapi.json",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from the document");
+    }
+    assert!(paths["/api/v1/demo/echo"]["post"].is_object());
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // Every documented GET without parameters answers (no 404 for a documented route).
+    let client = reqwest::Client::new();
+    for (path, item) in paths {
+        if item
+            .get("get")
+            .is_some_and(|g| g.get("parameters").is_none())
+        {
+            let r = client
+                .get(format!("{}{path}", node.base))
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(
+                r.status().as_u16(),
+                404,
+                "{path} is documented but not served"
+            );
+        }
+    }
+}

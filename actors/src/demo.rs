@@ -21,14 +21,14 @@ pub struct EchoActor {
 impl Actor for EchoActor {}
 
 /// Echo request: answered with the same text.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Echo {
     /// Any text.
     pub text: String,
 }
 
 /// Echo reply.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct EchoReply {
     /// The request's text.
     pub text: String,
