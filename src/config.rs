@@ -302,6 +302,9 @@ pub enum ConfigError {
     Invalid(#[from] Box<figment::Error>),
 }
 
+/// The top-level sections of [`Config`], as environment variables spell them.
+const SECTIONS: &[&str] = &["node", "http", "supervision", "probes", "database", "demo"];
+
 impl Config {
     /// Loads defaults, then `file` (if given; else `config/default.toml` when present), then
     /// `RAMPART_*` variables.
@@ -320,10 +323,17 @@ impl Config {
             }
             None => fig = fig.merge(Toml::file("config/default.toml")),
         }
-        // RAMPART_LOG (log filter) and RAMPART_CONFIG (the file) are read elsewhere, not config keys.
+        // Only RAMPART_<SECTION>__<KEY> variables are configuration; others (RAMPART_LOG,
+        // RAMPART_CONFIG, RAMPART_TEST_*) belong to other readers.
         fig = fig.merge(
             Env::prefixed("RAMPART_")
-                .filter(|k| !matches!(k.as_str().to_ascii_lowercase().as_str(), "log" | "config"))
+                .filter(|k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    SECTIONS.iter().any(|s| {
+                        k.strip_prefix(s)
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with("__"))
+                    })
+                })
                 .split("__"),
         );
         fig.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
@@ -358,6 +368,20 @@ mod tests {
         let mut cfg = Config::default();
         cfg.database.url = "postgres://u:pw@h/d".to_owned();
         assert!(!format!("{:?}", cfg.redacted()).contains("pw@"));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure returns figment::Error
+    fn only_section_variables_are_read_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("RAMPART_TEST_DATABASE_URL", "postgres://elsewhere/x");
+            jail.set_env("RAMPART_LOG", "debug");
+            jail.set_env("RAMPART_HTTP__MAX_BODY_BYTES", "2048");
+            let cfg = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(cfg.http.max_body_bytes, 2048);
+            assert_eq!(cfg.database.url, DatabaseConfig::default().url);
+            Ok(())
+        });
     }
 
     #[test]

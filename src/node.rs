@@ -5,11 +5,13 @@ use std::sync::Arc;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use rampart_supervisors::resilience::{ResilienceMetrics, ResiliencePolicy};
-use rampart_supervisors::{AskError, Runtime, Strategy, SupervisorSpec};
+use rampart_supervisors::{AskError, ChildSpec, MailboxConfig, Runtime, Strategy, SupervisorSpec};
 
 use crate::config::{Config, redact_url};
 use crate::http::{self, AppState};
+use rampart_actors::bus::{InProcessBus, InProcessBusConfig};
 use rampart_actors::db::{Db, DbOptions};
+use rampart_actors::relay::{OutboxRelay, RelayConfig};
 
 /// A started node: its shared state (for the HTTP layer) and the root supervisor.
 pub struct Node {
@@ -17,6 +19,8 @@ pub struct Node {
     pub state: web::Data<AppState>,
     /// The database (migrated).
     pub db: Db,
+    /// The node's event bus (in-process: the embedded default).
+    pub bus: InProcessBus,
 }
 
 impl Node {
@@ -54,6 +58,21 @@ impl Node {
             .strategy(Strategy::OneForOne)
             .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
             .backoff(cfg.supervision.backoff());
+        // The platform tree: what every node runs whatever its services.
+        let bus = InProcessBus::new(InProcessBusConfig::default());
+        let relay = ChildSpec::new("outbox-relay", {
+            let (db, bus) = (db.clone(), bus.clone());
+            move || OutboxRelay::new(db.clone(), bus.clone(), RelayConfig::default())
+        })
+        .mailbox(MailboxConfig::bounded(4).fail_fast())
+        .probes(probes)
+        .build();
+        root = root.child(
+            SupervisorSpec::new("platform")
+                .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
+                .backoff(cfg.supervision.backoff())
+                .child(relay),
+        );
         let mut echo = None;
         let mut echo_policy = None;
         if cfg.demo.enabled {
@@ -85,7 +104,7 @@ impl Node {
             echo_policy,
             fault_injection: cfg.demo.fault_injection,
         });
-        Ok(Self { state, db })
+        Ok(Self { state, db, bus })
     }
 }
 

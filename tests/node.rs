@@ -64,7 +64,7 @@ async fn start(envs: &[(&str, &str)]) -> NodeProc {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Ok(r) = client.get(format!("{}/livez", node.base)).send().await
+        if let Ok(r) = client.get(format!("{}/readyz", node.base)).send().await
             && r.status().is_success()
         {
             return node;
@@ -110,6 +110,15 @@ async fn health_endpoints_report_the_tree_and_metrics_are_exported() {
         assert_eq!(body["node"], "test-node");
         assert_eq!(body["tree"]["name"], "node");
         assert_eq!(echo_of(&body["tree"])["state"], "running");
+        let platform = body["tree"]["children"]
+            .as_array()
+            .and_then(|c| c.iter().find(|n| n["name"] == "platform"))
+            .expect("platform tree");
+        assert_eq!(platform["children"][0]["name"], "outbox-relay");
+        assert_eq!(
+            platform["children"][0]["ready"], true,
+            "database ping passed"
+        );
     }
     let client = reqwest::Client::new();
     let r = client

@@ -10,3 +10,4 @@
 pub mod bus;
 pub mod db;
 pub mod demo;
+pub mod relay;

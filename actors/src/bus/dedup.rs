@@ -38,7 +38,9 @@ impl Deduplicator {
     /// `true` the first time `event_id` is offered (and remembers it), `false` after that.
     /// Atomic: of two concurrent callers with the same id, exactly one gets `true`.
     pub fn first_time(&self, event_id: Uuid) -> bool {
-        self.seen.entry(event_id).or_insert(()).is_fresh()
+        // `or_insert_with` coalesces concurrent callers of one key: one runs the initialiser and
+        // sees a fresh entry, the others wait and see it as existing (moka's entry API docs).
+        self.seen.entry(event_id).or_insert_with(|| ()).is_fresh()
     }
 
     /// Forgets `event_id` (the handler failed: let a redelivery run it again).
