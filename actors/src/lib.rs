@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod asset;
 pub mod bus;
 pub mod db;
 pub mod demo;

@@ -10,6 +10,7 @@
 //!   change it reports; a relay publishes pending rows and marks them, so a crash between commit and
 //!   publish loses nothing.
 
+pub mod assets;
 pub mod entities;
 pub mod migrations;
 pub mod outbox;

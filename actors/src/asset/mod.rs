@@ -1,0 +1,140 @@
+//! Asset management: inventory import.
+//!
+//! [`parse`] turns the bytes of a CycloneDX or SPDX SBOM, an nmap XML scan or a CSV inventory
+//! into an [`Inventory`] of normalised [`Asset`]s, each with its [`Component`]s. It is a pure
+//! library: it reads the bytes it is given and nothing else (no files, network or clock), so
+//! importing the same bytes twice yields equal inventories with the same asset keys.
+//!
+//! | format | asset(s) | components | details |
+//! |---|---|---|---|
+//! | [`Format::CycloneDx`] (JSON, spec 1.2..=1.7) | `metadata.component`; each `services[]` entry | `components[]`, nested ones included | [`cyclonedx`] |
+//! | [`Format::Spdx`] (JSON, SPDX 2.2 and 2.3) | the described package | the other packages | [`spdx`] |
+//! | [`Format::Nmap`] (XML, nmap DTD) | each host whose status is `up` | each open port's service | [`nmap`] |
+//! | [`Format::Csv`] | one per key | one per row naming a component | [`csv_inventory`] |
+//!
+//! Criticality (1 = lowest .. 5 = highest) comes from the input when it has one (CycloneDX
+//! property `rampart:criticality`, CSV column `criticality`), else from [`CriticalityRules`].
+//!
+//! # Bounds
+//! Inputs larger than [`MAX_INPUT_BYTES`], more than [`MAX_ASSETS`] assets, more than
+//! [`MAX_COMPONENTS`] components in one inventory, or CycloneDX component/service nesting
+//! deeper than [`MAX_DEPTH`] are rejected with [`ImportError::InputTooLarge`] or
+//! [`ImportError::TooLarge`]. serde_json's own recursion limit (128 JSON levels) also applies
+//! and, since each CycloneDX nesting level is two JSON levels, it is the one that stops a
+//! nested SBOM first (at about 63 levels), as a JSON error; [`MAX_DEPTH`] guards the walk
+//! regardless of the parser.
+//! No input panics: there is no `unwrap`/`expect` outside tests.
+
+pub mod csv_inventory;
+pub mod cyclonedx;
+pub mod error;
+pub mod model;
+pub mod nmap;
+pub mod rules;
+pub mod spdx;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::ImportError;
+pub use model::{Address, AddressKind, Asset, AssetKind, Component, Inventory};
+pub use rules::{CriticalityRule, CriticalityRules};
+
+/// Largest accepted input, in bytes (256 MiB).
+pub const MAX_INPUT_BYTES: usize = 256 * 1024 * 1024;
+/// Most components in one inventory (summed over its assets, after de-duplication).
+pub const MAX_COMPONENTS: usize = 1_000_000;
+/// Most assets in one inventory.
+pub const MAX_ASSETS: usize = 1_000_000;
+/// Deepest nesting of CycloneDX `components` or `services`, in levels (top level = 1).
+pub const MAX_DEPTH: usize = 64;
+
+/// An inventory input format. Serialised and parsed (case-insensitive) as `cyclonedx`, `spdx`,
+/// `nmap`, `csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// CycloneDX JSON, spec 1.2 to 1.7 (<https://cyclonedx.org/specification/overview/>).
+    CycloneDx,
+    /// SPDX JSON, spec 2.2 and 2.3 (<https://spdx.github.io/spdx-spec/v2.3/>).
+    Spdx,
+    /// nmap XML output (`-oX`, <https://nmap.org/book/nmap-dtd.html>).
+    Nmap,
+    /// CSV inventory with a header row, see [`csv_inventory`].
+    Csv,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::CycloneDx => "CycloneDX",
+            Self::Spdx => "SPDX",
+            Self::Nmap => "nmap XML",
+            Self::Csv => "CSV",
+        })
+    }
+}
+
+impl FromStr for Format {
+    type Err = ImportError;
+
+    /// `cyclonedx`, `spdx`, `nmap` or `csv`, case-insensitive, surrounding blanks ignored.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "cyclonedx" => Ok(Self::CycloneDx),
+            "spdx" => Ok(Self::Spdx),
+            "nmap" => Ok(Self::Nmap),
+            "csv" => Ok(Self::Csv),
+            _ => Err(ImportError::UnknownFormat(s.to_owned())),
+        }
+    }
+}
+
+/// Imports an inventory from `bytes` in `format`, giving assets without an explicit
+/// criticality the one `rules` assign.
+///
+/// # Errors
+/// [`ImportError`]: empty or oversized input, non-UTF-8 text, malformed JSON (line, column),
+/// XML (byte offset) or CSV (line), a document of another format, an unsupported spec version,
+/// invalid values, exceeded bounds, or invalid `rules`.
+pub fn parse(
+    format: Format,
+    bytes: &[u8],
+    rules: &CriticalityRules,
+) -> Result<Inventory, ImportError> {
+    rules.validate()?;
+    let text = text_of(format, bytes)?;
+    match format {
+        Format::CycloneDx => cyclonedx::parse(text, rules),
+        Format::Spdx => spdx::parse(text, rules),
+        Format::Nmap => nmap::parse(text, rules),
+        Format::Csv => csv_inventory::parse(text, rules),
+    }
+}
+
+/// Checks size, UTF-8 and emptiness; strips a UTF-8 byte-order mark.
+fn text_of(format: Format, bytes: &[u8]) -> Result<&str, ImportError> {
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(ImportError::InputTooLarge {
+            size: bytes.len(),
+            limit: MAX_INPUT_BYTES,
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| ImportError::NotUtf8 {
+        position: e.valid_up_to(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(ImportError::Empty(format));
+    }
+    Ok(text)
+}
+
+/// Trims and drops empty strings.
+pub(crate) fn non_empty(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}

@@ -1,0 +1,245 @@
+//! AssetManagement's storage: applies an imported [`Inventory`] to `asset_assets` /
+//! `asset_components` in one transaction, writing `asset.discovered` / `asset.changed` events to
+//! the outbox in the same transaction.
+//!
+//! Change detection: each asset's SHA-256 fingerprint over its normalised content (kind, name,
+//! version, owner, tags, criticality, components, addresses; not its source format) is stored;
+//! re-importing the same inventory finds every fingerprint equal and changes nothing: no row
+//! written, no event. Retiring assets absent from an import is not done here: an import may be
+//! partial (one SBOM among many), so retirement is an explicit operation ([`retire`]).
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::Db;
+use super::entities::{asset, component};
+use super::outbox::{self, OutboxError};
+use crate::asset::{Asset, Inventory};
+use crate::bus::{BusError, Envelope};
+
+/// Service name under which AssetManagement writes its events.
+pub const SERVICE: &str = "asset";
+
+/// Components inserted per statement (SQLite's bound-variable limit stays far away).
+const COMPONENT_BATCH: usize = 500;
+
+/// What an import changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportOutcome {
+    /// Keys of assets seen for the first time.
+    pub discovered: Vec<String>,
+    /// Keys of assets whose content changed.
+    pub changed: Vec<String>,
+    /// Assets identical to what was stored.
+    pub unchanged: usize,
+    /// Components written (of discovered and changed assets).
+    pub components_written: usize,
+}
+
+/// Why an import could not be stored; nothing of it was (one transaction).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A database error.
+    #[error("storing the import: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    /// An event could not be built or written.
+    #[error("writing its events: {0}")]
+    Outbox(#[from] OutboxError),
+    /// An event could not be built.
+    #[error("building its events: {0}")]
+    Event(#[from] BusError),
+}
+
+/// Event body of `asset.discovered` and `asset.changed`: the whole normalised asset, so consumers
+/// (RiskAnalysis) never read AssetManagement's tables.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssetEvent<'a> {
+    /// The asset as imported.
+    pub asset: &'a Asset,
+    /// Its fingerprint (hex SHA-256).
+    pub fingerprint: &'a str,
+}
+
+/// Hex SHA-256 over the asset's normalised content (its JSON without `source`).
+pub fn fingerprint(a: &Asset) -> String {
+    #[derive(Serialize)]
+    struct Content<'a> {
+        key: &'a str,
+        kind: crate::asset::AssetKind,
+        name: &'a str,
+        version: &'a Option<String>,
+        owner: &'a Option<String>,
+        tags: &'a [String],
+        criticality: u8,
+        components: &'a [crate::asset::Component],
+        addresses: &'a [crate::asset::Address],
+    }
+    let content = Content {
+        key: &a.key,
+        kind: a.kind,
+        name: &a.name,
+        version: &a.version,
+        owner: &a.owner,
+        tags: &a.tags,
+        criticality: a.criticality,
+        components: &a.components,
+        addresses: &a.addresses,
+    };
+    let bytes = serde_json::to_vec(&content).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn kind_str(a: &Asset) -> String {
+    serde_json::to_value(a.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "application".to_owned())
+}
+
+fn source_str(a: &Asset) -> String {
+    serde_json::to_value(a.source)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{:?}", a.source).to_ascii_lowercase())
+}
+
+async fn write_components<C: ConnectionTrait>(
+    tx: &C,
+    asset_id: i64,
+    a: &Asset,
+) -> Result<usize, sea_orm::DbErr> {
+    for chunk in a.components.chunks(COMPONENT_BATCH) {
+        let rows = chunk.iter().map(|c| component::ActiveModel {
+            asset_id: Set(asset_id),
+            name: Set(c.name.clone()),
+            version: Set(c.version.clone()),
+            purl: Set(c.purl.clone()),
+            cpe: Set(c.cpe.clone()),
+            ecosystem: Set(c.ecosystem.clone()),
+            ..Default::default()
+        });
+        component::Entity::insert_many(rows)
+            .exec_without_returning(tx)
+            .await?;
+    }
+    Ok(a.components.len())
+}
+
+/// Applies `inventory` in one transaction: new assets inserted (`asset.discovered`), changed
+/// ones updated with their components replaced (`asset.changed`), identical ones untouched.
+/// Events carry `cause`'s correlation id and trace when given.
+///
+/// # Errors
+/// [`StoreError`]; on error nothing of the import is stored.
+pub async fn apply_inventory(
+    db: &Db,
+    node: &str,
+    inventory: &Inventory,
+    cause: Option<&Envelope>,
+) -> Result<ImportOutcome, StoreError> {
+    let tx = db.conn().begin().await?;
+    let mut out = ImportOutcome::default();
+    let now = Utc::now();
+    for a in &inventory.assets {
+        let fp = fingerprint(a);
+        let existing = asset::Entity::find()
+            .filter(asset::Column::Key.eq(a.key.as_str()))
+            .one(&tx)
+            .await?;
+        let event_type = match existing {
+            Some(row) if row.fingerprint == fp => {
+                out.unchanged += 1;
+                continue;
+            }
+            Some(row) => {
+                let id = row.id;
+                let mut m: asset::ActiveModel = row.into();
+                m.kind = Set(kind_str(a));
+                m.name = Set(a.name.clone());
+                m.version = Set(a.version.clone());
+                m.owner = Set(a.owner.clone());
+                m.tags = Set(serde_json::json!(a.tags));
+                m.criticality = Set(i16::from(a.criticality));
+                m.source = Set(source_str(a));
+                m.fingerprint = Set(fp.clone());
+                m.retired = Set(false);
+                m.last_seen = Set(now);
+                m.update(&tx).await?;
+                component::Entity::delete_many()
+                    .filter(component::Column::AssetId.eq(id))
+                    .exec(&tx)
+                    .await?;
+                out.components_written += write_components(&tx, id, a).await?;
+                out.changed.push(a.key.clone());
+                "asset.changed"
+            }
+            None => {
+                let res = asset::Entity::insert(asset::ActiveModel {
+                    key: Set(a.key.clone()),
+                    kind: Set(kind_str(a)),
+                    name: Set(a.name.clone()),
+                    version: Set(a.version.clone()),
+                    owner: Set(a.owner.clone()),
+                    tags: Set(serde_json::json!(a.tags)),
+                    criticality: Set(i16::from(a.criticality)),
+                    source: Set(source_str(a)),
+                    fingerprint: Set(fp.clone()),
+                    retired: Set(false),
+                    first_seen: Set(now),
+                    last_seen: Set(now),
+                    ..Default::default()
+                })
+                .exec(&tx)
+                .await?;
+                out.components_written += write_components(&tx, res.last_insert_id, a).await?;
+                out.discovered.push(a.key.clone());
+                "asset.discovered"
+            }
+        };
+        let mut event = Envelope::new(
+            event_type,
+            node,
+            &AssetEvent {
+                asset: a,
+                fingerprint: &fp,
+            },
+        )?;
+        if let Some(c) = cause {
+            event = event.caused_by(c);
+        }
+        outbox::append(&tx, SERVICE, &event).await?;
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Marks the asset `key` retired and writes `asset.retired`; `false` if there is no such active
+/// asset.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn retire(db: &Db, node: &str, key: &str) -> Result<bool, StoreError> {
+    let tx = db.conn().begin().await?;
+    let n = asset::Entity::update_many()
+        .col_expr(asset::Column::Retired, Expr::value(true))
+        .filter(asset::Column::Key.eq(key))
+        .filter(asset::Column::Retired.eq(false))
+        .exec(&tx)
+        .await?
+        .rows_affected;
+    if n == 0 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let event = Envelope::new("asset.retired", node, &serde_json::json!({ "key": key }))?;
+    outbox::append(&tx, SERVICE, &event).await?;
+    tx.commit().await?;
+    Ok(true)
+}
