@@ -12,3 +12,4 @@ pub mod bus;
 pub mod db;
 pub mod demo;
 pub mod relay;
+pub mod risk;
