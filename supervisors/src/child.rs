@@ -28,6 +28,7 @@ use crate::probe::{ProbeKind, ProbeRequest, ProbeRunner, ProbeStatus, Probes};
 use crate::snapshot::{ChildState, MailboxSnapshot, NodeKind, ProbeSnapshots, StatusCell};
 use crate::supervisor::{
     BoxedChild, ChildDef, ChildExited, Command, ExitReason, IntoChild, RestartPolicy, Runtime,
+    StopRequest, restart_delay,
 };
 
 /// Turns a panic payload into its message.
@@ -223,17 +224,12 @@ fn defer(deferred: &mut Vec<ProbeRequest>, req: ProbeRequest) {
     deferred.push(req);
 }
 
-/// A stop or terminate waiting for the handler in progress to finish.
-enum Pending {
-    Stop(oneshot::Sender<()>),
-    Terminate(oneshot::Sender<()>),
-}
-
-impl Pending {
+/// What the instance loop owes once a pending stop or terminate takes effect.
+impl StopRequest {
     fn after(self) -> After {
         match self {
-            Pending::Stop(ack) => After::StopAck(ack),
-            Pending::Terminate(ack) => After::Terminate(ack),
+            StopRequest::Stop(ack) => After::StopAck(ack),
+            StopRequest::Terminate(ack) => After::Terminate(ack),
         }
     }
 }
@@ -246,9 +242,9 @@ enum Next<A: Actor> {
 }
 
 enum Handled {
-    Done(Result<(), Box<dyn Any + Send>>, Option<Pending>),
+    Done(Result<(), Box<dyn Any + Send>>, Option<StopRequest>),
     Kill(String),
-    StopTimeout(Pending),
+    StopTimeout(StopRequest),
 }
 
 /// Aborts a spawned task when dropped (the probe runner dies with its instance).
@@ -520,7 +516,7 @@ impl<A: Actor> Cell<A> {
                 match first {
                     Poll::Ready(r) => Handled::Done(r, None),
                     Poll::Pending => {
-                        let mut pending: Option<Pending> = None;
+                        let mut pending: Option<StopRequest> = None;
                         let mut grace: Option<Pin<Box<tokio::time::Sleep>>> = None;
                         loop {
                             tokio::select! {
@@ -530,11 +526,11 @@ impl<A: Actor> Cell<A> {
                                     Cmd::Kill(r) => break Handled::Kill(r),
                                     Cmd::Probe(req) => defer(&mut deferred, req),
                                     Cmd::Stop(ack) => {
-                                        pending = Some(Pending::Stop(ack));
+                                        pending = Some(StopRequest::Stop(ack));
                                         grace = Some(Box::pin(tokio::time::sleep(self.spec.shutdown_timeout)));
                                     }
                                     Cmd::Terminate(ack) => {
-                                        pending = Some(Pending::Terminate(ack));
+                                        pending = Some(StopRequest::Terminate(ack));
                                         grace = Some(Box::pin(tokio::time::sleep(self.spec.shutdown_timeout)));
                                     }
                                     Cmd::Ignore => {}
@@ -636,31 +632,17 @@ impl<A: Actor> ChildDef for ChildSpec<A> {
                 };
                 match cmd {
                     Command::Start { delay, generation } => {
-                        if !delay.is_zero() {
-                            let sleep = tokio::time::sleep(delay);
-                            tokio::pin!(sleep);
-                            let interrupted = loop {
-                                tokio::select! {
-                                    _ = &mut sleep => break None,
-                                    c = cmd_rx.recv() => match classify(c, u64::MAX) {
-                                        Cmd::Stop(ack) => break Some(Pending::Stop(ack)),
-                                        Cmd::Terminate(ack) => break Some(Pending::Terminate(ack)),
-                                        Cmd::Kill(_) | Cmd::Probe(_) | Cmd::Ignore => {}
-                                    },
-                                }
-                            };
-                            match interrupted {
-                                None => {}
-                                Some(Pending::Stop(ack)) => {
-                                    cell.spec.status.set_state(ChildState::Stopped);
-                                    let _ = ack.send(());
-                                    continue;
-                                }
-                                Some(Pending::Terminate(ack)) => {
-                                    cell.terminate();
-                                    let _ = ack.send(());
-                                    return;
-                                }
+                        match restart_delay(delay, &mut cmd_rx).await {
+                            None => {}
+                            Some(StopRequest::Stop(ack)) => {
+                                cell.spec.status.set_state(ChildState::Stopped);
+                                let _ = ack.send(());
+                                continue;
+                            }
+                            Some(StopRequest::Terminate(ack)) => {
+                                cell.terminate();
+                                let _ = ack.send(());
+                                return;
                             }
                         }
                         let began = Instant::now();

@@ -156,6 +156,39 @@ pub(crate) enum Command {
     Probe(crate::probe::ProbeRequest),
 }
 
+/// A stop or terminate asked of a child while it waits (restart delay) or finishes a handler.
+pub(crate) enum StopRequest {
+    /// Stop, keep the mailbox; acknowledge on the sender.
+    Stop(oneshot::Sender<()>),
+    /// Stop for good; acknowledge on the sender.
+    Terminate(oneshot::Sender<()>),
+}
+
+/// Sleeps a restart `delay`, giving way to a stop or terminate arriving on `cmd_rx` (other
+/// commands are dropped: nothing runs to take them). A closed channel counts as a terminate.
+/// Used by actor and supervisor children alike.
+pub(crate) async fn restart_delay(
+    delay: Duration,
+    cmd_rx: &mut mpsc::Receiver<Command>,
+) -> Option<StopRequest> {
+    if delay.is_zero() {
+        return None;
+    }
+    let sleep = tokio::time::sleep(delay);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            _ = &mut sleep => return None,
+            c = cmd_rx.recv() => match c {
+                Some(Command::Stop { ack }) => return Some(StopRequest::Stop(ack)),
+                Some(Command::Terminate { ack }) => return Some(StopRequest::Terminate(ack)),
+                None => return Some(StopRequest::Terminate(oneshot::channel().0)),
+                Some(_) => {}
+            },
+        }
+    }
+}
+
 /// A child's report to its supervisor.
 pub(crate) struct ChildExited {
     pub index: usize,
@@ -663,30 +696,16 @@ impl ChildDef for SupervisorSpec {
                         delay,
                         generation: g,
                     } => {
-                        if !delay.is_zero() {
-                            // The restart delay gives way to a stop or terminate.
-                            let sleep = tokio::time::sleep(delay);
-                            tokio::pin!(sleep);
-                            let interrupted = loop {
-                                tokio::select! {
-                                    _ = &mut sleep => break None,
-                                    c = cmd_rx.recv() => match c {
-                                        Some(Command::Stop { ack }) => break Some((ack, false)),
-                                        Some(Command::Terminate { ack }) => break Some((ack, true)),
-                                        None => break Some((oneshot::channel().0, true)),
-                                        Some(_) => {}
-                                    },
-                                }
-                            };
-                            if let Some((ack, terminate)) = interrupted {
-                                if terminate {
-                                    sup.terminate_all_reverse().await;
-                                }
+                        match restart_delay(delay, &mut cmd_rx).await {
+                            None => {}
+                            Some(StopRequest::Stop(ack)) => {
                                 let _ = ack.send(());
-                                if terminate {
-                                    return;
-                                }
                                 continue;
+                            }
+                            Some(StopRequest::Terminate(ack)) => {
+                                sup.terminate_all_reverse().await;
+                                let _ = ack.send(());
+                                return;
                             }
                         }
                         let generation = g;
