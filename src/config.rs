@@ -30,6 +30,53 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// The demonstration tree.
     pub demo: DemoConfig,
+    /// The service API (imports, feeds, risk queries).
+    pub api: ApiConfig,
+    /// AssetManagement: criticality rules for assets whose input gives none.
+    pub assets: rampart_actors::asset::CriticalityRules,
+}
+
+/// Settings of the service API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Largest inventory or feed body accepted, bytes; larger ones get 413. Default 64 MiB.
+    pub max_import_bytes: usize,
+    /// Most import and feed jobs accepted but not finished, per node; more get 503 with
+    /// `Retry-After`. Default 8.
+    pub max_pending_jobs: usize,
+    /// Policy of `GET /api/v1/assets/{id}/risk` calls to RiskAnalysis (retry, breaker, time
+    /// limiter, bulkhead, cached fallback served marked stale). Defaults: 2 attempts, window 20
+    /// calls, minimum 10, 10 s open, 2 s timeout, 5 min cache.
+    pub risk_query: PolicyConfig,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            max_import_bytes: 64 * 1024 * 1024,
+            max_pending_jobs: 8,
+            risk_query: PolicyConfig {
+                retry: RetryConfig {
+                    max_attempts: 2,
+                    initial_interval_ms: 100,
+                    ..RetryConfig::default()
+                },
+                circuit_breaker: CircuitBreakerConfig {
+                    sliding_window_size: 20,
+                    minimum_number_of_calls: 10,
+                    wait_duration_in_open_state_ms: 10_000,
+                    permitted_number_of_calls_in_half_open_state: 3,
+                    ..CircuitBreakerConfig::default()
+                },
+                time_limiter: TimeLimiterConfig {
+                    timeout_duration_ms: 2000,
+                },
+                fallback: Some(FallbackConfig::default()),
+                ..PolicyConfig::default()
+            },
+        }
+    }
 }
 
 /// Storage settings.
@@ -303,7 +350,16 @@ pub enum ConfigError {
 }
 
 /// The top-level sections of [`Config`], as environment variables spell them.
-const SECTIONS: &[&str] = &["node", "http", "supervision", "probes", "database", "demo"];
+const SECTIONS: &[&str] = &[
+    "node",
+    "http",
+    "supervision",
+    "probes",
+    "database",
+    "demo",
+    "api",
+    "assets",
+];
 
 impl Config {
     /// Loads defaults, then `file` (if given; else `config/default.toml` when present), then

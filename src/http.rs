@@ -86,7 +86,9 @@ pub struct ApiDoc;
 #[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
 async fn openapi() -> HttpResponse {
     use utoipa::OpenApi as _;
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::api::ServiceApiDoc::openapi());
+    HttpResponse::Ok().json(doc)
 }
 
 fn health(state: &AppState, verdict: impl Fn(&NodeSnapshot) -> bool) -> HttpResponse {
@@ -324,7 +326,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
         .route("/readyz", web::get().to(readyz))
         .route("/startupz", web::get().to(startupz))
         .route("/metrics", web::get().to(metrics))
-        .service(
+        .service(crate::api::routes(
             web::scope("/api/v1")
                 .route("/openapi.json", web::get().to(openapi))
                 .route("/runtime/tree", web::get().to(tree))
@@ -333,6 +335,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
                 .route("/demo/echo-cached", web::get().to(echo_cached))
                 .route("/demo/faults/panic", web::post().to(fault_panic))
                 .route("/demo/faults/stall", web::post().to(fault_stall)),
-        )
+        ))
         .default_service(web::to(not_found));
 }

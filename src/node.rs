@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use rampart_supervisors::resilience::{ResilienceMetrics, ResiliencePolicy};
 use rampart_supervisors::{AskError, ChildSpec, MailboxConfig, Runtime, Strategy, SupervisorSpec};
 
+use crate::api::ServiceState;
 use crate::config::{Config, redact_url};
 use crate::http::{self, AppState};
 use rampart_actors::bus::{InProcessBus, InProcessBusConfig};
@@ -21,6 +22,8 @@ pub struct Node {
     pub db: Db,
     /// The node's event bus (in-process: the embedded default).
     pub bus: InProcessBus,
+    /// What the service API handlers share.
+    pub services: web::Data<ServiceState>,
 }
 
 impl Node {
@@ -73,6 +76,46 @@ impl Node {
                 .backoff(cfg.supervision.backoff())
                 .child(relay),
         );
+        let interrupted = rampart_actors::db::jobs::fail_interrupted(&db, &cfg.node.id)
+            .await
+            .context("marking interrupted jobs failed")?;
+        if interrupted > 0 {
+            tracing::warn!(
+                jobs = interrupted,
+                "jobs left unfinished by the last run marked failed"
+            );
+        }
+        let services = rampart_actors::services::tree(&db, &bus, &cfg.node.id, probes)
+            .context("building the service trees")?;
+        root = root
+            .child(
+                services
+                    .asset_spec
+                    .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
+                    .backoff(cfg.supervision.backoff()),
+            )
+            .child(
+                services
+                    .risk_spec
+                    .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
+                    .backoff(cfg.supervision.backoff()),
+            );
+        let risk_policy = ResiliencePolicy::builder("risk-query", cfg.api.risk_query.clone())
+            .metrics(&resilience)
+            .retry_when(|_| true)
+            .build()
+            .context("api.risk_query")?;
+        let service_state = web::Data::new(ServiceState {
+            node_id: cfg.node.id.clone(),
+            db: db.clone(),
+            asset: services.asset.clone(),
+            risk: services.risk.clone(),
+            rules: cfg.assets.clone(),
+            max_import_bytes: cfg.api.max_import_bytes,
+            jobs: Arc::new(tokio::sync::Semaphore::new(cfg.api.max_pending_jobs.max(1))),
+            risk_policy,
+            fault_injection: cfg.demo.fault_injection,
+        });
         let mut echo = None;
         let mut echo_policy = None;
         if cfg.demo.enabled {
@@ -104,7 +147,12 @@ impl Node {
             echo_policy,
             fault_injection: cfg.demo.fault_injection,
         });
-        Ok(Self { state, db, bus })
+        Ok(Self {
+            state,
+            db,
+            bus,
+            services: service_state,
+        })
     }
 }
 
@@ -115,10 +163,12 @@ impl Node {
 pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let node = Node::start(&cfg).await?;
     let state = node.state.clone();
+    let services = node.services.clone();
     let max_body = cfg.http.max_body_bytes;
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(services.clone())
             .wrap(
                 actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms")
                     .log_target("rampart::http"),

@@ -13,3 +13,4 @@ pub mod db;
 pub mod demo;
 pub mod relay;
 pub mod risk;
+pub mod services;

@@ -255,6 +255,38 @@ impl Subscription {
     }
 }
 
+impl Subscription {
+    /// Waits for the next event, then takes up to `max - 1` more that are already queued
+    /// (without waiting), so a consumer can handle them in one transaction. Empty when the bus
+    /// is gone.
+    pub async fn next_batch(&self, max: usize) -> Vec<Delivery> {
+        let mut rx = self.rx.lock().await;
+        let mut out = Vec::new();
+        let Some(first) = rx.recv().await else {
+            return out;
+        };
+        out.push(self.delivery(first));
+        while out.len() < max.max(1) {
+            match rx.try_recv() {
+                Ok(q) => out.push(self.delivery(q)),
+                Err(_) => break,
+            }
+        }
+        out
+    }
+
+    fn delivery(&self, q: Queued) -> Delivery {
+        Delivery {
+            envelope: q.envelope,
+            deliveries: q.deliveries + 1,
+            settled: false,
+            service: self.service.clone(),
+            requeue: self.requeue.clone(),
+            inner: self.inner.clone(),
+        }
+    }
+}
+
 /// One delivery of an event to a consumer; settle it with [`Delivery::ack`] or
 /// [`Delivery::nack`]. Dropped unsettled, it is requeued.
 pub struct Delivery {

@@ -12,7 +12,6 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -144,7 +143,7 @@ pub async fn apply_inventory(
     inventory: &Inventory,
     cause: Option<&Envelope>,
 ) -> Result<ImportOutcome, StoreError> {
-    let tx = db.conn().begin().await?;
+    let tx = db.begin_write().await?;
     let mut out = ImportOutcome::default();
     let now = Utc::now();
     for a in &inventory.assets {
@@ -226,7 +225,7 @@ pub async fn apply_inventory(
 /// # Errors
 /// [`StoreError`].
 pub async fn retire(db: &Db, node: &str, key: &str) -> Result<bool, StoreError> {
-    let tx = db.conn().begin().await?;
+    let tx = db.begin_write().await?;
     let n = asset::Entity::update_many()
         .col_expr(asset::Column::Retired, Expr::value(true))
         .filter(asset::Column::Key.eq(key))
@@ -242,4 +241,172 @@ pub async fn retire(db: &Db, node: &str, key: &str) -> Result<bool, StoreError> 
     outbox::append(&tx, SERVICE, &event).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// One asset as the API lists it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AssetView {
+    /// Numeric id (path parameter of `/api/v1/assets/{id}`).
+    pub id: i64,
+    /// Stable deduplication key.
+    pub key: String,
+    /// `host`, `application`, `service` or `cloud_resource`.
+    pub kind: String,
+    /// Display name.
+    pub name: String,
+    /// Version, if any.
+    pub version: Option<String>,
+    /// Owner, if known.
+    pub owner: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Criticality 1..=5.
+    pub criticality: u8,
+    /// Import format it came from.
+    pub source: String,
+    /// Retired (no longer in inventory).
+    pub retired: bool,
+    /// First import (RFC 3339 UTC).
+    pub first_seen: String,
+    /// Last import that listed it (RFC 3339 UTC).
+    pub last_seen: String,
+}
+
+impl From<asset::Model> for AssetView {
+    fn from(m: asset::Model) -> Self {
+        Self {
+            id: m.id,
+            key: m.key,
+            kind: m.kind,
+            name: m.name,
+            version: m.version,
+            owner: m.owner,
+            tags: serde_json::from_value(m.tags).unwrap_or_default(),
+            criticality: u8::try_from(m.criticality).unwrap_or(0),
+            source: m.source,
+            retired: m.retired,
+            first_seen: m.first_seen.to_rfc3339(),
+            last_seen: m.last_seen.to_rfc3339(),
+        }
+    }
+}
+
+/// One component as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ComponentView {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: Option<String>,
+    /// Package URL.
+    pub purl: Option<String>,
+    /// CPE 2.3.
+    pub cpe: Option<String>,
+    /// Ecosystem (from the purl type).
+    pub ecosystem: Option<String>,
+}
+
+/// An asset with its components.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AssetDetail {
+    /// The asset.
+    #[serde(flatten)]
+    pub asset: AssetView,
+    /// Its components, in import order.
+    pub components: Vec<ComponentView>,
+}
+
+/// Filter and page of [`list_assets`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssetFilter {
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only this owner.
+    pub owner: Option<String>,
+    /// Name contains this (case-sensitive on PostgreSQL, ASCII case-insensitive on SQLite).
+    pub name: Option<String>,
+    /// Only this criticality or higher.
+    pub min_criticality: Option<u8>,
+    /// Include retired assets.
+    pub include_retired: bool,
+    /// Page from 1.
+    pub page: u64,
+    /// Assets per page (1..=1000).
+    pub per_page: u64,
+}
+
+/// Assets matching `filter`, by id, one page, with the total count.
+///
+/// # Errors
+/// Database errors.
+pub async fn list_assets(
+    db: &Db,
+    filter: &AssetFilter,
+) -> Result<(Vec<AssetView>, u64), sea_orm::DbErr> {
+    use sea_orm::{PaginatorTrait, QueryOrder, QuerySelect};
+    let mut q = asset::Entity::find();
+    if let Some(k) = &filter.kind {
+        q = q.filter(asset::Column::Kind.eq(k.as_str()));
+    }
+    if let Some(o) = &filter.owner {
+        q = q.filter(asset::Column::Owner.eq(o.as_str()));
+    }
+    if let Some(n) = &filter.name {
+        q = q.filter(asset::Column::Name.contains(n.as_str()));
+    }
+    if let Some(c) = filter.min_criticality {
+        q = q.filter(asset::Column::Criticality.gte(i16::from(c)));
+    }
+    if !filter.include_retired {
+        q = q.filter(asset::Column::Retired.eq(false));
+    }
+    let total = q.clone().count(db.conn()).await?;
+    let per_page = filter.per_page.clamp(1, 1000);
+    let rows = q
+        .order_by_asc(asset::Column::Id)
+        .offset(filter.page.saturating_sub(1).saturating_mul(per_page))
+        .limit(per_page)
+        .all(db.conn())
+        .await?;
+    Ok((rows.into_iter().map(AssetView::from).collect(), total))
+}
+
+/// The asset `id` with its components, if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn get_asset(db: &Db, id: i64) -> Result<Option<AssetDetail>, sea_orm::DbErr> {
+    use sea_orm::QueryOrder;
+    let Some(a) = asset::Entity::find_by_id(id).one(db.conn()).await? else {
+        return Ok(None);
+    };
+    let components = component::Entity::find()
+        .filter(component::Column::AssetId.eq(id))
+        .order_by_asc(component::Column::Id)
+        .all(db.conn())
+        .await?
+        .into_iter()
+        .map(|c| ComponentView {
+            name: c.name,
+            version: c.version,
+            purl: c.purl,
+            cpe: c.cpe,
+            ecosystem: c.ecosystem,
+        })
+        .collect();
+    Ok(Some(AssetDetail {
+        asset: AssetView::from(a),
+        components,
+    }))
+}
+
+/// The key of asset `id`, if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn key_of(db: &Db, id: i64) -> Result<Option<String>, sea_orm::DbErr> {
+    Ok(asset::Entity::find_by_id(id)
+        .one(db.conn())
+        .await?
+        .map(|a| a.key))
 }

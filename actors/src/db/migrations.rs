@@ -12,6 +12,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(M20261123000001Events),
             Box::new(M20261123000002Assets),
+            Box::new(M20261124000003Jobs),
+            Box::new(M20261124000004Risk),
         ]
     }
 }
@@ -272,6 +274,430 @@ impl MigrationTrait for M20261123000002Assets {
                 )
                 .await?;
         }
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum Jobs {
+    Table,
+    Id,
+    Kind,
+    Input,
+    State,
+    Node,
+    CreatedAt,
+    StartedAt,
+    FinishedAt,
+    Result,
+    Error,
+}
+
+/// `jobs`: the platform's table of asynchronous jobs (imports, feed ingestion).
+#[derive(Debug)]
+struct M20261124000003Jobs;
+
+impl MigrationName for M20261124000003Jobs {
+    fn name(&self) -> &str {
+        "m20261124_000003_jobs"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261124000003Jobs {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Jobs::Table)
+                    .if_not_exists()
+                    .col(ColumnDef::new(Jobs::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Jobs::Kind).string_len(32).not_null())
+                    .col(ColumnDef::new(Jobs::Input).string_len(64).not_null())
+                    .col(ColumnDef::new(Jobs::State).string_len(16).not_null())
+                    .col(ColumnDef::new(Jobs::Node).string_len(128).not_null())
+                    .col(
+                        ColumnDef::new(Jobs::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Jobs::StartedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Jobs::FinishedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(ColumnDef::new(Jobs::Result).json_binary().null())
+                    .col(ColumnDef::new(Jobs::Error).text().null())
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum RiskAssets {
+    Table,
+    Key,
+    Name,
+    Kind,
+    Criticality,
+    Retired,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum RiskComponents {
+    Table,
+    Id,
+    AssetKey,
+    Name,
+    Version,
+    Purl,
+    Cpe,
+    PkgKey,
+    CpeKey,
+}
+
+#[derive(DeriveIden)]
+enum RiskVulnerabilities {
+    Table,
+    Id,
+    Kind,
+    Modified,
+    Record,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum RiskKev {
+    Table,
+    CveId,
+    Entry,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum RiskFeeds {
+    Table,
+    Id,
+    Kind,
+    Version,
+    Count,
+    IngestedAt,
+}
+
+#[derive(DeriveIden)]
+enum RiskFindings {
+    Table,
+    Id,
+    AssetKey,
+    VulnId,
+    Component,
+    ComponentVersion,
+    Purl,
+    Cpe,
+    Cves,
+    Cwes,
+    Kev,
+    Likelihood,
+    Impact,
+    Score,
+    Level,
+    Confidence,
+    Summary,
+    Rationale,
+    ScoredAt,
+}
+
+/// RiskAnalysis's tables: its view of assets and components (from asset events), the
+/// vulnerability records and KEV entries it ingested, feed fingerprints, and its findings.
+#[derive(Debug)]
+struct M20261124000004Risk;
+
+impl MigrationName for M20261124000004Risk {
+    fn name(&self) -> &str {
+        "m20261124_000004_risk"
+    }
+}
+
+fn ts(c: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(c)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
+}
+
+fn auto_id(c: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(c)
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
+async fn index(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: &str,
+    cols: &[&str],
+    unique: bool,
+) -> Result<(), DbErr> {
+    let mut i = Index::create();
+    i.name(name).table(Alias::new(table)).if_not_exists();
+    for c in cols {
+        i.col(Alias::new(*c));
+    }
+    if unique {
+        i.unique();
+    }
+    manager.create_index(i.to_owned()).await
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261124000004Risk {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskAssets::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(RiskAssets::Key)
+                            .string_len(512)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(RiskAssets::Name).string_len(512).not_null())
+                    .col(ColumnDef::new(RiskAssets::Kind).string_len(32).not_null())
+                    .col(
+                        ColumnDef::new(RiskAssets::Criticality)
+                            .small_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(RiskAssets::Retired).boolean().not_null())
+                    .col(ts(RiskAssets::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskComponents::Table)
+                    .if_not_exists()
+                    .col(auto_id(RiskComponents::Id))
+                    .col(
+                        ColumnDef::new(RiskComponents::AssetKey)
+                            .string_len(512)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskComponents::Name)
+                            .string_len(512)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskComponents::Version)
+                            .string_len(256)
+                            .null(),
+                    )
+                    .col(ColumnDef::new(RiskComponents::Purl).string_len(1024).null())
+                    .col(ColumnDef::new(RiskComponents::Cpe).string_len(512).null())
+                    .col(
+                        ColumnDef::new(RiskComponents::PkgKey)
+                            .string_len(640)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskComponents::CpeKey)
+                            .string_len(512)
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskVulnerabilities::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(RiskVulnerabilities::Id)
+                            .string_len(128)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskVulnerabilities::Kind)
+                            .string_len(8)
+                            .not_null(),
+                    )
+                    .col(ts(RiskVulnerabilities::Modified))
+                    .col(
+                        ColumnDef::new(RiskVulnerabilities::Record)
+                            .json_binary()
+                            .not_null(),
+                    )
+                    .col(ts(RiskVulnerabilities::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskKev::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(RiskKev::CveId)
+                            .string_len(32)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(RiskKev::Entry).json_binary().not_null())
+                    .col(ts(RiskKev::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskFeeds::Table)
+                    .if_not_exists()
+                    .col(auto_id(RiskFeeds::Id))
+                    .col(ColumnDef::new(RiskFeeds::Kind).string_len(8).not_null())
+                    .col(ColumnDef::new(RiskFeeds::Version).string_len(64).not_null())
+                    .col(ColumnDef::new(RiskFeeds::Count).big_integer().not_null())
+                    .col(ts(RiskFeeds::IngestedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskFindings::Table)
+                    .if_not_exists()
+                    .col(auto_id(RiskFindings::Id))
+                    .col(
+                        ColumnDef::new(RiskFindings::AssetKey)
+                            .string_len(512)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskFindings::VulnId)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskFindings::Component)
+                            .string_len(512)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskFindings::ComponentVersion)
+                            .string_len(256)
+                            .null(),
+                    )
+                    .col(ColumnDef::new(RiskFindings::Purl).string_len(1024).null())
+                    .col(ColumnDef::new(RiskFindings::Cpe).string_len(512).null())
+                    .col(ColumnDef::new(RiskFindings::Cves).json_binary().not_null())
+                    .col(ColumnDef::new(RiskFindings::Cwes).json_binary().not_null())
+                    .col(ColumnDef::new(RiskFindings::Kev).boolean().not_null())
+                    .col(
+                        ColumnDef::new(RiskFindings::Likelihood)
+                            .small_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskFindings::Impact)
+                            .small_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskFindings::Score)
+                            .small_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskFindings::Level)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskFindings::Confidence)
+                            .string_len(8)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(RiskFindings::Summary).text().not_null())
+                    .col(
+                        ColumnDef::new(RiskFindings::Rationale)
+                            .json_binary()
+                            .not_null(),
+                    )
+                    .col(ts(RiskFindings::ScoredAt))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "risk_components_asset",
+            "risk_components",
+            &["asset_key"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "risk_components_pkg",
+            "risk_components",
+            &["pkg_key"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "risk_components_cpe",
+            "risk_components",
+            &["cpe_key"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "risk_feeds_version",
+            "risk_feeds",
+            &["kind", "version", "count"],
+            true,
+        )
+        .await?;
+        index(
+            manager,
+            "risk_findings_asset",
+            "risk_findings",
+            &["asset_key"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "risk_findings_score",
+            "risk_findings",
+            &["score"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "risk_findings_vuln",
+            "risk_findings",
+            &["vuln_id"],
+            false,
+        )
+        .await?;
         Ok(())
     }
 }

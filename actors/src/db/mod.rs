@@ -12,14 +12,19 @@
 
 pub mod assets;
 pub mod entities;
+pub mod jobs;
 pub mod migrations;
 pub mod outbox;
 pub mod processed;
+pub mod risk;
 
 use std::path::Path;
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, TransactionOptions,
+};
 use sea_orm_migration::MigratorTrait;
 
 /// Why the database could not be opened or used.
@@ -123,6 +128,9 @@ impl Db {
                     .pragma("synchronous", "FULL")
                     .pragma("cache_size", "-32768")
                     .pragma("foreign_keys", "ON")
+                    // A writer waits for the lock instead of failing; a 100k-component import
+                    // holds it for seconds.
+                    .busy_timeout(Duration::from_secs(60))
             });
         }
         if url.starts_with("sqlite::memory:") {
@@ -149,6 +157,25 @@ impl Db {
     /// The connection (a pool; cheap to clone).
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
+    /// taken at once (waiting up to the busy timeout), because a deferred transaction that reads
+    /// first and writes later fails with `SQLITE_BUSY` instead of waiting when another writer
+    /// committed in between (SQLite docs, "Transactions", "Write-Ahead Logging").
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, sea_orm::DbErr> {
+        use sea_orm::TransactionTrait;
+        let mode =
+            (self.backend() == DbBackend::Sqlite).then_some(SqliteTransactionMode::Immediate);
+        self.conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: mode,
+                ..Default::default()
+            })
+            .await
     }
 
     /// SQLite or PostgreSQL.

@@ -1,0 +1,189 @@
+//! The RiskAnalysis actor: holds the vulnerability records and KEV entries in memory (loaded
+//! from its tables at each start), ingests feeds, consumes asset events and answers "current
+//! risk of asset X" (request/reply). Storage and the incremental re-scoring rules are in
+//! [`crate::db::risk`].
+//!
+//! Asset events come from the bus through a consumer task the actor starts (and that dies with
+//! the instance): it takes up to [`CONSUMER_BATCH`] queued events at a time, hands them to the
+//! actor as one [`ApplyAssetEvents`] (one transaction), then acks each applied, duplicate or
+//! ignored event, dead-letters rejected ones (bad body: retrying cannot help) and requeues the
+//! whole batch when the transaction failed or the actor crashed (the bus dead-letters an event
+//! after its `max_deliveries`).
+
+use rampart_supervisors::{Actor, AskError, Context, Handler, Message, ProbeCheck};
+
+use crate::bus::{Envelope, Subscription};
+use crate::db::Db;
+use crate::db::risk::{self, AssetRisk, EventOutcome, FeedInput, IngestOutcome, RiskState};
+
+/// Service name (bus queue, processed events, outbox).
+pub const SERVICE: &str = risk::SERVICE;
+
+/// Most asset events applied in one transaction.
+pub const CONSUMER_BATCH: usize = 64;
+
+/// Ingest a parsed feed; replies with what it did or the storage error's text.
+#[derive(Debug)]
+pub struct IngestFeed(pub FeedInput);
+
+impl Message for IngestFeed {
+    type Reply = Result<IngestOutcome, String>;
+}
+
+/// Apply a batch of asset events (from the consumer); one outcome per event.
+#[derive(Debug)]
+pub struct ApplyAssetEvents(pub Vec<Envelope>);
+
+impl Message for ApplyAssetEvents {
+    type Reply = Result<Vec<EventOutcome>, String>;
+}
+
+/// The current risk of an asset (by key): `None` when RiskAnalysis does not know it.
+#[derive(Debug, Clone)]
+pub struct CurrentRisk {
+    /// Asset key.
+    pub asset_key: String,
+}
+
+impl Message for CurrentRisk {
+    type Reply = Result<Option<AssetRisk>, String>;
+
+    fn redeliverable(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+/// The RiskAnalysis actor.
+pub struct RiskAnalysis {
+    db: Db,
+    node: String,
+    state: RiskState,
+    subscription: Subscription,
+    consumer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RiskAnalysis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RiskAnalysis")
+            .field("node", &self.node)
+            .field("vulnerabilities", &self.state.vulnerability_count())
+            .field("kev", &self.state.kev_count())
+            .finish()
+    }
+}
+
+impl RiskAnalysis {
+    /// An actor on `db`, consuming asset events from `subscription`.
+    pub fn new(db: Db, node: String, subscription: Subscription) -> Self {
+        Self {
+            db,
+            node,
+            state: RiskState::default(),
+            subscription,
+            consumer: None,
+        }
+    }
+}
+
+impl Drop for RiskAnalysis {
+    fn drop(&mut self) {
+        if let Some(c) = self.consumer.take() {
+            c.abort();
+        }
+    }
+}
+
+async fn consume(sub: Subscription, addr: rampart_supervisors::Addr<RiskAnalysis>) {
+    loop {
+        let batch = sub.next_batch(CONSUMER_BATCH).await;
+        if batch.is_empty() {
+            return;
+        }
+        let envelopes: Vec<Envelope> = batch.iter().map(|d| d.envelope().clone()).collect();
+        match addr.ask(ApplyAssetEvents(envelopes)).await {
+            Ok(Ok(outcomes)) => {
+                for (d, o) in batch.into_iter().zip(outcomes) {
+                    match o {
+                        EventOutcome::Rejected(why) => d.nack(false, &why),
+                        _ => d.ack(),
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                for d in batch {
+                    d.nack(true, &e);
+                }
+            }
+            Err(AskError::Stopped { .. }) => return,
+            Err(e) => {
+                let why = e.to_string();
+                for d in batch {
+                    d.nack(true, &why);
+                }
+            }
+        }
+    }
+}
+
+impl Actor for RiskAnalysis {
+    async fn started(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
+        self.state = RiskState::load(self.db.conn())
+            .await
+            .map_err(|e| format!("loading risk state: {e}"))?;
+        tracing::info!(
+            vulnerabilities = self.state.vulnerability_count(),
+            kev = self.state.kev_count(),
+            generation = ctx.generation(),
+            "risk analysis started"
+        );
+        self.consumer = Some(tokio::spawn(consume(
+            self.subscription.clone(),
+            ctx.address(),
+        )));
+        Ok(())
+    }
+
+    async fn readiness(&mut self) -> ProbeCheck {
+        self.db
+            .conn()
+            .ping()
+            .await
+            .map_err(|e| format!("database unreachable: {e}"))
+    }
+}
+
+impl Handler<IngestFeed> for RiskAnalysis {
+    async fn handle(
+        &mut self,
+        msg: IngestFeed,
+        _ctx: &mut Context<Self>,
+    ) -> Result<IngestOutcome, String> {
+        risk::ingest(&self.db, &self.node, &mut self.state, msg.0)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Handler<ApplyAssetEvents> for RiskAnalysis {
+    async fn handle(
+        &mut self,
+        msg: ApplyAssetEvents,
+        _ctx: &mut Context<Self>,
+    ) -> Result<Vec<EventOutcome>, String> {
+        risk::apply_asset_events(&self.db, &self.node, &self.state, &msg.0)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Handler<CurrentRisk> for RiskAnalysis {
+    async fn handle(
+        &mut self,
+        msg: CurrentRisk,
+        _ctx: &mut Context<Self>,
+    ) -> Result<Option<AssetRisk>, String> {
+        risk::asset_risk(&self.db, &msg.asset_key)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
