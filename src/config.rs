@@ -90,6 +90,10 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// Wait for a connection, ms. Default 5000.
     pub connect_timeout_ms: u64,
+    /// PostgreSQL only: schema holding Rampart's tables (created if missing). Default: none,
+    /// the server's search path (normally `public`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
 }
 
 impl Default for DatabaseConfig {
@@ -98,6 +102,7 @@ impl Default for DatabaseConfig {
             url: rampart_actors::db::DEFAULT_URL.to_owned(),
             max_connections: 8,
             connect_timeout_ms: 5000,
+            schema: None,
         }
     }
 }

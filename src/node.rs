@@ -39,7 +39,7 @@ impl Node {
             &DbOptions {
                 max_connections: cfg.database.max_connections,
                 connect_timeout_ms: cfg.database.connect_timeout_ms,
-                schema: None,
+                schema: cfg.database.schema.clone(),
             },
         )
         .await

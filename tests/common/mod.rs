@@ -1,0 +1,143 @@
+//! Helpers of the end-to-end tests: run the real `rampart` binary, talk HTTP to it.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Real data shipped beside the project (../shared/data).
+pub fn data(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(rel)
+}
+
+/// A running node process; killed (and its SQLite folder removed) on drop.
+pub struct NodeProc {
+    pub child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+}
+
+impl NodeProc {
+    /// `base + /api/v1 + path`.
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts a node with `envs` (database: a fresh SQLite file unless `RAMPART_DATABASE__URL` is
+/// among `envs`) and waits until `/readyz` answers 200.
+pub async fn start_node(envs: &[(&str, &str)]) -> NodeProc {
+    let port = free_port();
+    let data_dir = std::env::temp_dir().join(format!("rampart-e2e-{}-{port}", std::process::id()));
+    let db = format!("sqlite://{}/rampart.sqlite", data_dir.display());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--node-id")
+        .arg("test-node")
+        .env("RAMPART_LOG", "warn")
+        .env("RAMPART_DATABASE__URL", &db)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let node = NodeProc {
+        child: cmd.spawn().expect("spawn rampart"),
+        base: format!("http://127.0.0.1:{port}"),
+        data_dir,
+    };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client.get(format!("{}/readyz", node.base)).send().await
+            && r.status().is_success()
+        {
+            return node;
+        }
+        assert!(Instant::now() < deadline, "node did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn get_json(url: &str) -> (u16, Value) {
+    let r = reqwest::get(url).await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// POSTs `body` with `content_type`; returns status, content type and JSON body.
+pub async fn post(url: &str, content_type: Option<&str>, body: Vec<u8>) -> (u16, String, Value) {
+    let mut req = reqwest::Client::new().post(url).body(body);
+    if let Some(ct) = content_type {
+        req = req.header("Content-Type", ct);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    (status, ct, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls `GET /jobs/{id}` until it is finished (at most `limit`); returns the job.
+pub async fn wait_job(node: &NodeProc, id: &str, limit: Duration) -> Value {
+    let end = Instant::now() + limit;
+    loop {
+        let (status, job) = get_json(&node.api(&format!("/jobs/{id}"))).await;
+        assert_eq!(status, 200, "{job}");
+        if job["state"] == "succeeded" || job["state"] == "failed" {
+            return job;
+        }
+        assert!(
+            Instant::now() < end,
+            "job {id} unfinished after {limit:?}: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// POSTs a file as a job and waits for it; returns the finished job.
+pub async fn run_job(node: &NodeProc, path: &str, content_type: &str, body: Vec<u8>) -> Value {
+    let (status, _, accepted) = post(&node.api(path), Some(content_type), body).await;
+    assert_eq!(status, 202, "{path}: {accepted}");
+    let id = accepted["job_id"].as_str().expect("job id").to_owned();
+    wait_job(node, &id, Duration::from_secs(120)).await
+}
+
+pub async fn wait_for(limit: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if f().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}

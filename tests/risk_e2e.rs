@@ -1,0 +1,538 @@
+//! Issue 3 end to end, on the real binary and real data (../shared/data): ingest CISA KEV, the OSV
+//! Go dump (all.zip) and GHSA records, import real SBOMs, and check specific findings against
+//! the documented NIST SP 800-30 formula; then bad input, a panic inside an import, and
+//! idempotent re-import. Once on SQLite (the embedded default), once on PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{NodeProc, data, get_json, post, run_job, start_node, wait_for};
+use serde_json::Value;
+
+fn read(rel: &str) -> Vec<u8> {
+    std::fs::read(data(rel)).unwrap_or_else(|e| panic!("reading ../shared/data/{rel}: {e}"))
+}
+
+/// The scoring formula as documented (README, `risk::scoring`), written again here from the
+/// documentation so the test checks the implementation against the text: returns
+/// (likelihood, impact, score, level) for a CVSS v3 vector, KEV flag and asset criticality.
+fn documented_score(vector: &str, kev: bool, criticality: u8) -> (u8, u8, u8, &'static str) {
+    let m = |k: &str| {
+        vector
+            .split('/')
+            .find_map(|p| p.strip_prefix(&format!("{k}:")))
+            .unwrap_or("")
+            .to_owned()
+    };
+    let e = match m("AV").as_str() {
+        "N" => 3,
+        "A" => 2,
+        "L" => 1,
+        _ => 0,
+    } + u8::from(m("AC") == "L")
+        + match m("PR").as_str() {
+            "N" => 2,
+            "L" => 1,
+            _ => 0,
+        }
+        + u8::from(m("UI") == "N");
+    let mut l = match e {
+        0..=1 => 1,
+        2..=3 => 2,
+        4..=5 => 3,
+        6 => 4,
+        _ => 5,
+    };
+    if kev {
+        l = 5;
+    }
+    let s: u8 = ["C", "I", "A"]
+        .iter()
+        .map(|k| match m(k).as_str() {
+            "H" => 2,
+            "L" => 1,
+            _ => 0,
+        })
+        .sum();
+    let t = match s {
+        0 => 1,
+        1..=2 => 2,
+        3..=4 => 3,
+        5 => 4,
+        _ => 5,
+    };
+    let i = (criticality + t).div_ceil(2);
+    let score = l * i;
+    let level = match score {
+        1..=4 => "very_low",
+        5..=9 => "low",
+        10..=14 => "moderate",
+        15..=19 => "high",
+        _ => "very_high",
+    };
+    (l, i, score, level)
+}
+
+async fn all_findings(node: &NodeProc, query: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for page in 1.. {
+        let (status, body) =
+            get_json(&node.api(&format!("/risks?per_page=1000&page={page}{query}"))).await;
+        assert_eq!(status, 200, "{body}");
+        let items = body["items"].as_array().cloned().unwrap_or_default();
+        if items.is_empty() {
+            break;
+        }
+        out.extend(items);
+    }
+    out
+}
+
+async fn asset_id(node: &NodeProc, name: &str) -> i64 {
+    let (_, body) = get_json(&node.api(&format!("/assets?name={name}"))).await;
+    body["items"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("asset {name} listed: {body}"))
+}
+
+async fn totals(node: &NodeProc) -> (u64, u64) {
+    let (_, a) = get_json(&node.api("/assets?per_page=1&include_retired=true")).await;
+    let (_, r) = get_json(&node.api("/risks?per_page=1")).await;
+    (a["total"].as_u64().unwrap(), r["total"].as_u64().unwrap())
+}
+
+/// Waits until RiskAnalysis has scored the asset `id` (its risk endpoint answers 200).
+async fn wait_scored(node: &NodeProc, id: i64) -> Value {
+    let mut last = Value::Null;
+    let ok = wait_for(Duration::from_secs(60), async || {
+        let (status, body) = get_json(&node.api(&format!("/assets/{id}/risk"))).await;
+        last = body;
+        status == 200
+    })
+    .await;
+    assert!(ok, "asset {id} was never scored: {last}");
+    last
+}
+
+async fn suite(node: &NodeProc) {
+    // Threat intelligence: the KEV catalog, the Go OSV dump and the GHSA records.
+    let kev = run_job(
+        node,
+        "/threat-intel/kev",
+        "application/json",
+        read("kev/known_exploited_vulnerabilities.json"),
+    )
+    .await;
+    assert_eq!(kev["state"], "succeeded", "{kev}");
+    let kev_records = kev["result"]["records"].as_u64().unwrap();
+    assert!(kev_records > 1000, "{kev}");
+    assert_eq!(kev["result"]["changed_records"].as_u64(), Some(kev_records));
+    let again = run_job(
+        node,
+        "/threat-intel/kev",
+        "application/json",
+        read("kev/known_exploited_vulnerabilities.json"),
+    )
+    .await;
+    assert_eq!(
+        again["result"]["unchanged"], true,
+        "an unchanged feed is a no-op: {again}"
+    );
+
+    let go = run_job(
+        node,
+        "/threat-intel/osv",
+        "application/zip",
+        read("osv/Go/all.zip"),
+    )
+    .await;
+    assert_eq!(go["state"], "succeeded", "{go}");
+    assert!(go["result"]["records"].as_u64().unwrap() > 100, "{go}");
+    let mut ghsa: Vec<_> = std::fs::read_dir(data("osv/ghsa"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    ghsa.sort();
+    for p in &ghsa {
+        let job = run_job(
+            node,
+            "/threat-intel/osv",
+            "application/json",
+            std::fs::read(p).unwrap(),
+        )
+        .await;
+        assert_eq!(job["state"], "succeeded", "{}: {job}", p.display());
+    }
+
+    // The real SBOMs: keycloak through the CLI (`rampart import`), the others over HTTP.
+    let cli_job = run_job(
+        node,
+        "/assets/import?format=cyclonedx",
+        "application/json",
+        read("sbom/keycloak-10.0.2.cdx.json"),
+    )
+    .await;
+    assert_eq!(cli_job["result"]["discovered"], 1, "{cli_job}");
+    for sbom in ["dropwizard-1.3.15.cdx.json", "proton-bridge-1.8.0.cdx.json"] {
+        let job = run_job(
+            node,
+            "/assets/import?format=cyclonedx",
+            "application/json",
+            read(&format!("sbom/{sbom}")),
+        )
+        .await;
+        assert_eq!(job["state"], "succeeded", "{sbom}: {job}");
+        assert_eq!(job["result"]["discovered"], 1, "{job}");
+    }
+    let keycloak = asset_id(node, "keycloak").await;
+    let dropwizard = asset_id(node, "dropwizard").await;
+    let proton = asset_id(node, "proton-bridge").await;
+    let (_, detail) = get_json(&node.api(&format!("/assets/{keycloak}"))).await;
+    assert!(
+        detail["components"].as_array().unwrap().len() > 100,
+        "components listed"
+    );
+    let kc_risk = wait_scored(node, keycloak).await;
+    wait_scored(node, dropwizard).await;
+    wait_scored(node, proton).await;
+    assert_eq!(kc_risk["freshness"], "fresh");
+    assert_eq!(kc_risk["value"]["level"], "very_high", "{kc_risk}");
+    let kc_key = kc_risk["value"]["asset_key"].as_str().unwrap().to_owned();
+
+    // keycloak's spring-beans 4.3.19 is flagged for CVE-2022-22965, KEV-listed, likelihood very high,
+    // scored as documented from the advisory's CVSS vector and the asset's criticality.
+    let kc = all_findings(node, &format!("&asset={keycloak}")).await;
+    let spring = kc
+        .iter()
+        .find(|f| {
+            f["component"] == "spring-beans"
+                && f["component_version"] == "4.3.19.RELEASE"
+                && f["cves"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c == "CVE-2022-22965")
+        })
+        .unwrap_or_else(|| panic!("spring-beans 4.3.19 flagged for CVE-2022-22965"));
+    assert_eq!(spring["kev"], true);
+    assert_eq!(spring["likelihood"], 5, "KEV: very high likelihood");
+    let advisory: Value =
+        serde_json::from_slice(&read("osv/ghsa/GHSA-36p3-wjmg-h94x.json")).unwrap();
+    let vector = advisory["severity"][0]["score"].as_str().unwrap();
+    let crit = detail["criticality"].as_u64().unwrap() as u8;
+    let (l, i, score, level) = documented_score(vector, true, crit);
+    assert_eq!(
+        (
+            spring["likelihood"].as_u64(),
+            spring["impact"].as_u64(),
+            spring["score"].as_u64()
+        ),
+        (Some(l.into()), Some(i.into()), Some(score.into()))
+    );
+    assert_eq!(spring["level"], level);
+    // Every finding's score is likelihood × impact.
+    for f in &kc {
+        assert_eq!(
+            f["score"].as_u64().unwrap(),
+            f["likelihood"].as_u64().unwrap() * f["impact"].as_u64().unwrap(),
+            "{f}"
+        );
+    }
+    // The register is sorted by score, and kev_only keeps only KEV-listed findings.
+    let scores: Vec<u64> = kc.iter().map(|f| f["score"].as_u64().unwrap()).collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by score: {scores:?}"
+    );
+    let kev_only = all_findings(node, &format!("&asset={kc_key}&kev_only=true")).await;
+    assert!(!kev_only.is_empty() && kev_only.iter().all(|f| f["kev"] == true));
+    let high = all_findings(node, "&min_score=20").await;
+    assert!(high.iter().all(|f| f["score"].as_u64().unwrap() >= 20));
+
+    // log4j-api is not flagged for CVE-2021-44228: that advisory names log4j-core.
+    assert!(kc.iter().any(|f| f["component"] == "log4j-api") || !kc.is_empty());
+    assert!(
+        !kc.iter().any(|f| f["component"] == "log4j-api"
+            && f["cves"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "CVE-2021-44228")),
+        "log4j-api must not be flagged for Log4Shell"
+    );
+    // dropwizard's commons-text 1.2 is not flagged for CVE-2022-42889 (affected: 1.5 to 1.9).
+    let dw = all_findings(node, &format!("&asset={dropwizard}")).await;
+    assert!(
+        !dw.iter().any(|f| f["component"] == "commons-text"
+            && f["cves"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "CVE-2022-42889")),
+        "commons-text 1.2 must not be flagged for Text4Shell"
+    );
+    // proton-bridge's golang.org/x/net at pseudo-version v0.0.0-20210405180319-a5a99cb37ef4 is
+    // ordered by semver: affected by GO-2021-0238 (fixed 0.0.0-20210520170846-…) and GO-2022-0236
+    // (fixed 0.0.0-20210428140749-…), not by GO-2022-0536 (fixed 0.0.0-20190813141303-…) nor
+    // GO-2020-0014 (fixed 0.0.0-20190125091013-…).
+    let pb = all_findings(node, &format!("&asset={proton}")).await;
+    let xnet: Vec<&str> = pb
+        .iter()
+        .filter(|f| {
+            f["component"] == "golang.org/x/net"
+                && f["component_version"] == "v0.0.0-20210405180319-a5a99cb37ef4"
+        })
+        .map(|f| f["vulnerability"].as_str().unwrap())
+        .collect();
+    for id in ["GO-2021-0238", "GO-2022-0236"] {
+        assert!(xnet.contains(&id), "{id} flagged on x/net: {xnet:?}");
+    }
+    for id in ["GO-2022-0536", "GO-2020-0014"] {
+        assert!(
+            !xnet.contains(&id),
+            "{id} fixed before that pseudo-version: {xnet:?}"
+        );
+    }
+
+    // Bad input: a clear 4xx each time, and what is stored stays as it was.
+    let before = totals(node).await;
+    let sbom = read("sbom/keycloak-10.0.2.cdx.json");
+    let truncated = sbom[..sbom.len() / 2].to_vec();
+    // (path, content type, body, expected status, words the problem's detail contains)
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "/assets/import?format=cyclonedx",
+            Some("application/json"),
+            truncated.clone(),
+            400,
+            "line",
+        ),
+        (
+            "/assets/import?format=spdx",
+            Some("application/json"),
+            sbom.clone(),
+            422,
+            "SPDX",
+        ),
+        (
+            "/assets/import?format=nmap",
+            Some("application/xml"),
+            b"<nmaprun><host><address addr=".to_vec(),
+            400,
+            "XML",
+        ),
+        (
+            "/assets/import?format=csv",
+            Some("text/csv"),
+            b"name,kind\n\"unterminated".to_vec(),
+            400,
+            "CSV",
+        ),
+        (
+            "/assets/import?format=excel",
+            Some("application/json"),
+            sbom.clone(),
+            400,
+            "unknown inventory format",
+        ),
+        (
+            "/assets/import?format=cyclonedx",
+            Some("text/plain"),
+            sbom.clone(),
+            415,
+            "Content-Type",
+        ),
+        (
+            "/assets/import?format=cyclonedx",
+            None,
+            sbom.clone(),
+            415,
+            "Content-Type",
+        ),
+        (
+            "/threat-intel/kev",
+            Some("application/json"),
+            read("kev/known_exploited_vulnerabilities.json")[..5000].to_vec(),
+            400,
+            "line",
+        ),
+        (
+            "/threat-intel/kev",
+            Some("application/json"),
+            read("osv/ghsa/GHSA-36p3-wjmg-h94x.json"),
+            422,
+            "KEV",
+        ),
+        (
+            "/threat-intel/osv",
+            Some("application/json"),
+            read("kev/known_exploited_vulnerabilities.json"),
+            422,
+            "OSV",
+        ),
+        (
+            "/threat-intel/osv",
+            Some("application/zip"),
+            b"PK\x03\x04 not really a zip".to_vec(),
+            400,
+            "zip",
+        ),
+        (
+            "/threat-intel/nvd",
+            Some("application/json"),
+            b"{\"vulnerabilities\": [".to_vec(),
+            400,
+            "line",
+        ),
+        (
+            "/threat-intel/epss",
+            Some("application/json"),
+            b"{}".to_vec(),
+            404,
+            "unknown feed kind",
+        ),
+    ];
+    for (path, ct, body, want, needle) in cases {
+        let (status, content_type, problem) = post(&node.api(path), ct, body).await;
+        assert_eq!(status, want, "{path} ({ct:?}): {problem}");
+        assert!(
+            content_type.starts_with("application/problem+json"),
+            "{path}: {content_type}"
+        );
+        let detail = problem["detail"].as_str().unwrap_or("");
+        assert!(detail.contains(needle), "{path}: {needle:?} in {detail:?}");
+    }
+    assert_eq!(totals(node).await, before, "bad input changed nothing");
+
+    // Re-importing the same SBOM changes nothing.
+    let job = run_job(
+        node,
+        "/assets/import?format=cyclonedx",
+        "application/json",
+        read("sbom/dropwizard-1.3.15.cdx.json"),
+    )
+    .await;
+    assert_eq!(
+        (
+            job["result"]["discovered"].as_u64(),
+            job["result"]["changed"].as_u64(),
+            job["result"]["unchanged"].as_u64()
+        ),
+        (Some(0), Some(0), Some(1)),
+        "{job}"
+    );
+
+    // A panic inside AssetManagement's import handler: the job reports it, the actor restarts,
+    // nothing was half-written, the next import works.
+    let (status, _, accepted) = {
+        let r = reqwest::Client::new()
+            .post(node.api("/assets/import?format=cyclonedx"))
+            .header("Content-Type", "application/json")
+            .header("X-Rampart-Fault", "panic")
+            .body(read("sbom/juice-shop-11.1.2.cdx.json"))
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, (), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(status, 202, "{accepted}");
+    let failed = common::wait_job(
+        node,
+        accepted["job_id"].as_str().unwrap(),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["errors"][0].as_str().unwrap().contains("panic"),
+        "{failed}"
+    );
+    assert_eq!(
+        totals(node).await.0,
+        before.0,
+        "nothing of the failed import stored"
+    );
+    let restarted = wait_for(Duration::from_secs(10), async || {
+        let (_, t) = get_json(&node.api("/runtime/tree")).await;
+        let am = &t["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == "assets")
+            .unwrap()["children"][0];
+        am["restarts"].as_u64().unwrap_or(0) >= 1 && am["state"] == "running"
+    })
+    .await;
+    assert!(restarted, "asset-management restarted after the panic");
+    let job = run_job(
+        node,
+        "/assets/import?format=cyclonedx",
+        "application/json",
+        read("sbom/juice-shop-11.1.2.cdx.json"),
+    )
+    .await;
+    assert_eq!(job["state"], "succeeded", "the next import works: {job}");
+    assert_eq!(job["result"]["discovered"], 1);
+
+    // Health and metrics reflect the service actors.
+    let (status, ready) = get_json(&format!("{}/readyz", node.base)).await;
+    assert_eq!(status, 200, "{ready}");
+    let names: Vec<&str> = ready["tree"]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"assets") && names.contains(&"risk"),
+        "{names:?}"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", node.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in ["actor=\"asset-management\"", "actor=\"risk-analysis\""] {
+        assert!(metrics.contains(needle), "{needle} in /metrics");
+    }
+}
+
+#[tokio::test]
+async fn asset_and_risk_end_to_end_on_sqlite() {
+    let node = start_node(&[("RAMPART_DEMO__FAULT_INJECTION", "true")]).await;
+    suite(&node).await;
+}
+
+#[tokio::test]
+async fn asset_and_risk_end_to_end_on_postgres() {
+    let url = std::env::var("RAMPART_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let schema = format!("rampart_e2e_{}", std::process::id());
+    let node = start_node(&[
+        ("RAMPART_DEMO__FAULT_INJECTION", "true"),
+        ("RAMPART_DATABASE__URL", &url),
+        ("RAMPART_DATABASE__SCHEMA", &schema),
+    ])
+    .await;
+    suite(&node).await;
+    drop(node);
+    let db = rampart_actors::db::Db::connect(
+        &url,
+        &rampart_actors::db::DbOptions {
+            max_connections: 1,
+            connect_timeout_ms: 5000,
+            schema: Some(schema.clone()),
+        },
+    )
+    .await
+    .expect("PostgreSQL at RAMPART_TEST_DATABASE_URL");
+    use sea_orm::ConnectionTrait;
+    db.conn()
+        .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .await
+        .unwrap();
+}
