@@ -58,6 +58,8 @@ pub async fn start_node(envs: &[(&str, &str)]) -> NodeProc {
         .arg("--node-id")
         .arg("test-node")
         .env("RAMPART_LOG", "warn")
+        // Injected panics print their message, not a backtrace.
+        .env("RUST_BACKTRACE", "0")
         .env("RAMPART_DATABASE__URL", &db)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::null())
