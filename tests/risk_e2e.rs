@@ -414,6 +414,26 @@ async fn suite(node: &NodeProc) {
         let detail = problem["detail"].as_str().unwrap_or("");
         assert!(detail.contains(needle), "{path}: {needle:?} in {detail:?}");
     }
+    // Paging past the end (even at u64::MAX) is an empty page; bad query values are 400.
+    for path in [
+        "/risks?page=18446744073709551615",
+        "/assets?page=18446744073709551615&per_page=1000",
+    ] {
+        let (status, body) = get_json(&node.api(path)).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["items"], serde_json::json!([]), "{path}");
+    }
+    for path in [
+        "/risks?level=severe",
+        "/risks?min_score=99",
+        "/risks?per_page=0",
+        "/assets?page=x",
+        "/jobs/not-a-uuid",
+        "/assets/abc",
+    ] {
+        let (status, body) = get_json(&node.api(path)).await;
+        assert_eq!(status, 400, "{path}: {body}");
+    }
     assert_eq!(totals(node).await, before, "bad input changed nothing");
 
     // Re-importing the same SBOM changes nothing.

@@ -1,5 +1,8 @@
-//! Import throughput: parse a CycloneDX SBOM and store it (one transaction, events in the outbox)
-//! on SQLite, for 1k, 10k and 100k components. The synthetic SBOMs reuse the real component names,
+//! Import throughput and time from import to risks available, for 1k, 10k and 100k components
+//! on SQLite: parse a CycloneDX SBOM, store it (AssetManagement: one transaction, events in the
+//! outbox), then score it (RiskAnalysis: the outbox's asset events applied in batches of 64, as
+//! its consumer does, against the real KEV catalog, the OSV Go dump and the GHSA records, loaded
+//! before the clock starts). The synthetic SBOMs reuse the real component names,
 //! groups and versions of keycloak's SBOM (../shared/data), spread over assets of 1,000 components.
 //! Reports components/s, the cost per component relative to the smallest size (1.0 = linear), and
 //! the process's peak resident memory (VmHWM) after each size.
@@ -9,7 +12,10 @@
 use std::time::Instant;
 
 use rampart_actors::asset::{CriticalityRules, Format, parse};
-use rampart_actors::db::{Db, DbOptions, assets};
+use rampart_actors::db::risk::{FeedInput, RiskState, apply_asset_events, ingest};
+use rampart_actors::db::{Db, DbOptions, assets, outbox};
+use rampart_actors::risk::feeds::{kev, osv};
+use rampart_actors::services::risk::CONSUMER_BATCH;
 use serde_json::{Value, json};
 
 fn peak_rss_mib() -> f64 {
@@ -62,11 +68,35 @@ fn synthetic(
 fn main() {
     let quick =
         std::env::args().any(|a| a == "--quick") || !std::env::args().any(|a| a == "--bench");
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/sbom/keycloak-10.0.2.cdx.json"
-    );
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    let read = |rel: &str| {
+        let path = format!("{}/../../shared/data/{rel}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    };
+    let bytes = read("sbom/keycloak-10.0.2.cdx.json");
+    let mut feeds = vec![
+        FeedInput::Kev(
+            kev::parse_kev(&read("kev/known_exploited_vulnerabilities.json"))
+                .unwrap_or_else(|e| panic!("{e}")),
+        ),
+        FeedInput::Vulnerabilities(
+            osv::parse_osv_zip(&read("osv/Go/all.zip"), &osv::ZipLimits::default())
+                .unwrap_or_else(|e| panic!("{e}")),
+        ),
+    ];
+    let mut ghsa: Vec<_> = std::fs::read_dir(format!(
+        "{}/../../shared/data/osv/ghsa",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap_or_else(|e| panic!("{e}"))
+    .filter_map(|e| e.ok().map(|e| e.path()))
+    .collect();
+    ghsa.sort();
+    let mut records = Vec::new();
+    for p in ghsa {
+        let b = std::fs::read(&p).unwrap_or_else(|e| panic!("{e}"));
+        records.extend(osv::parse_osv(&b).unwrap_or_else(|e| panic!("{e}")));
+    }
+    feeds.push(FeedInput::Vulnerabilities(osv::osv_feed(records)));
     let rules = CriticalityRules::default();
     let inv = parse(Format::CycloneDx, &bytes, &rules).unwrap_or_else(|e| panic!("{e}"));
     let real: Vec<(String, String, String)> = inv
@@ -84,22 +114,41 @@ fn main() {
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    println!("import = parse CycloneDX + store (SQLite, one transaction per BOM, outbox events)");
     println!(
-        "{:>9} {:>10} {:>10} {:>12} {:>14} {:>12}",
-        "components", "parse s", "store s", "comp/s", "cost/comp rel", "peak RSS MiB"
+        "import = parse CycloneDX + store (SQLite, one transaction per BOM, outbox events); \
+         score = asset events -> findings (batches of {CONSUMER_BATCH}); total = import to risks available"
     );
+    println!(
+        "{:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>12} {:>11} {:>12}",
+        "components",
+        "parse s",
+        "store s",
+        "score s",
+        "total s",
+        "comp/s",
+        "findings",
+        "import rel",
+        "total rel",
+        "peak RSS MiB"
+    );
+    let mut base_import = None;
     let mut base_cost = None;
     for &n in sizes {
         let boms = synthetic(&real, n, 1_000);
         let dir = std::env::temp_dir().join(format!("rampart-bench-{n}-{}", std::process::id()));
-        let (parse_s, store_s) = rt.block_on(async {
+        let (parse_s, store_s, score_s, found) = rt.block_on(async {
             let db = Db::connect(
                 &format!("sqlite://{}/b.sqlite", dir.display()),
                 &DbOptions::default(),
             )
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+            let mut state = RiskState::default();
+            for f in &feeds {
+                ingest(&db, "bench", &mut state, f.clone())
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
             let mut parse_s = 0.0;
             let mut store_s = 0.0;
             for bom in &boms {
@@ -112,16 +161,42 @@ fn main() {
                     .unwrap_or_else(|e| panic!("{e}"));
                 store_s += t.elapsed().as_secs_f64();
             }
+            let t = Instant::now();
+            let events: Vec<_> = outbox::pending(db.conn(), u64::MAX)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .into_iter()
+                .filter(|e| e.event_type.starts_with("asset."))
+                .collect();
+            for batch in events.chunks(CONSUMER_BATCH) {
+                apply_asset_events(&db, "bench", &state, batch)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            let score_s = t.elapsed().as_secs_f64();
+            let (_, found) = rampart_actors::db::risk::list_findings(
+                &db,
+                &rampart_actors::db::risk::FindingFilter {
+                    page: 1,
+                    per_page: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
             let _ = db.close().await;
-            (parse_s, store_s)
+            (parse_s, store_s, score_s, found)
         });
         let _ = std::fs::remove_dir_all(&dir);
-        let total = parse_s + store_s;
-        let per = total / n as f64;
-        let rel = per / *base_cost.get_or_insert(per);
+        let import = parse_s + store_s;
+        let total = import + score_s;
+        let per_import = import / n as f64;
+        let per_total = total / n as f64;
+        let import_rel = per_import / *base_import.get_or_insert(per_import);
+        let total_rel = per_total / *base_cost.get_or_insert(per_total);
         println!(
-            "{n:>9} {parse_s:>10.3} {store_s:>10.3} {:>12.0} {rel:>14.2} {:>12.1}",
-            n as f64 / total,
+            "{n:>9} {parse_s:>9.3} {store_s:>9.3} {score_s:>9.3} {total:>9.3} {:>10.0} {found:>9} {import_rel:>12.2} {total_rel:>11.2} {:>12.1}",
+            n as f64 / import,
             peak_rss_mib()
         );
     }

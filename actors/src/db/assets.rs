@@ -364,7 +364,7 @@ pub async fn list_assets(
     let per_page = filter.per_page.clamp(1, 1000);
     let rows = q
         .order_by_asc(asset::Column::Id)
-        .offset(filter.page.saturating_sub(1).saturating_mul(per_page))
+        .offset(super::page_offset(filter.page, per_page))
         .limit(per_page)
         .all(db.conn())
         .await?;

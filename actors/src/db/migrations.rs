@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(M20261123000002Assets),
             Box::new(M20261124000003Jobs),
             Box::new(M20261124000004Risk),
+            Box::new(M20261124000005DropComponentPurlIndex),
         ]
     }
 }
@@ -658,14 +659,14 @@ impl MigrationTrait for M20261124000004Risk {
             false,
         )
         .await?;
-        index(
-            manager,
-            "risk_components_cpe",
-            "risk_components",
-            &["cpe_key"],
-            false,
-        )
-        .await?;
+        // Few components carry a CPE: index only those (PostgreSQL and SQLite both take WHERE).
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX IF NOT EXISTS risk_components_cpe ON risk_components (cpe_key) \
+                 WHERE cpe_key IS NOT NULL",
+            )
+            .await?;
         index(
             manager,
             "risk_feeds_version",
@@ -699,5 +700,31 @@ impl MigrationTrait for M20261124000004Risk {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// Drops `asset_components_purl`: no query looks components up by purl, and the index made every
+/// import slower as the table grew (random keys: each transaction dirtied more leaf pages).
+#[derive(Debug)]
+struct M20261124000005DropComponentPurlIndex;
+
+impl MigrationName for M20261124000005DropComponentPurlIndex {
+    fn name(&self) -> &str {
+        "m20261124_000005_drop_component_purl_index"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261124000005DropComponentPurlIndex {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("asset_components_purl")
+                    .table(AssetComponents::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
+            .await
     }
 }

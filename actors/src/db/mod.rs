@@ -27,6 +27,17 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+/// Largest LIMIT / OFFSET value the SQL drivers accept (`i64::MAX`); larger ones would make
+/// sea-query's SQLite binding panic, so every LIMIT and OFFSET is clamped to it.
+pub const MAX_SQL_INT: u64 = i64::MAX as u64;
+
+/// OFFSET of page `page` (from 1) of `per_page` rows, clamped to [`MAX_SQL_INT`].
+pub fn page_offset(page: u64, per_page: u64) -> u64 {
+    page.saturating_sub(1)
+        .saturating_mul(per_page)
+        .min(MAX_SQL_INT)
+}
+
 /// Why the database could not be opened or used.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

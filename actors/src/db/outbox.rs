@@ -64,7 +64,7 @@ pub async fn pending<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<Envel
     let rows = outbox::Entity::find()
         .filter(outbox::Column::PublishedAt.is_null())
         .order_by_asc(outbox::Column::Id)
-        .limit(limit)
+        .limit(limit.min(super::MAX_SQL_INT))
         .all(db)
         .await?;
     rows.into_iter()

@@ -909,7 +909,7 @@ pub async fn list_findings(
         .order_by_asc(risk_finding::Column::AssetKey)
         .order_by_asc(risk_finding::Column::VulnId)
         .order_by_asc(risk_finding::Column::Id)
-        .offset(filter.page.saturating_sub(1).saturating_mul(per_page))
+        .offset(super::page_offset(filter.page, per_page))
         .limit(per_page)
         .all(db.conn())
         .await?;
