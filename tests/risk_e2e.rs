@@ -305,7 +305,59 @@ async fn suite(node: &NodeProc) {
         );
     }
 
-    // Bad input: a clear 4xx each time, and what is stored stays as it was.
+    // NVD records matched by CPE: nmap scans carry CPE 2.2 URIs (cpe:/o:linux:linux_kernel:2.6.13).
+    let nvd = run_job(
+        node,
+        "/threat-intel/nvd",
+        "application/json",
+        read("nvd/nvd-cve-api-2.0-merged.json"),
+    )
+    .await;
+    assert_eq!(nvd["state"], "succeeded", "{nvd}");
+    for scan in ["libnmap-os_scan6.xml", "libnmap-fullscan.xml"] {
+        let job = run_job(
+            node,
+            "/assets/import?format=nmap",
+            "application/xml",
+            read(&format!("scans/nmap/{scan}")),
+        )
+        .await;
+        assert_eq!(job["state"], "succeeded", "{scan}: {job}");
+    }
+    let mut by_cpe = Vec::new();
+    let found = wait_for(Duration::from_secs(30), async || {
+        by_cpe = all_findings(node, "")
+            .await
+            .into_iter()
+            .filter(|f| f["cpe"].is_string())
+            .collect();
+        by_cpe.iter().any(|f| f["vulnerability"] == "CVE-2017-7542")
+    })
+    .await;
+    assert!(
+        found,
+        "Linux 2.6.13 flagged for CVE-2017-7542 (versionEndIncluding 4.12.3): {by_cpe:?}"
+    );
+    let kernel = by_cpe
+        .iter()
+        .find(|f| f["vulnerability"] == "CVE-2017-7542")
+        .unwrap();
+    assert_eq!(kernel["cpe"], "cpe:/o:linux:linux_kernel:2.6.13");
+    assert_eq!(
+        kernel["confidence"], "low",
+        "a CPE version range compares generically"
+    );
+    assert!(
+        !by_cpe.iter().any(|f| f["vulnerability"] == "CVE-2024-6387"),
+        "OpenSSH 5.9p1 is outside regreSSHion's ranges: {by_cpe:?}"
+    );
+
+    // Bad input: a clear 4xx each time, and what is stored stays as it was (once every asset
+    // has been scored, so that nothing is still in flight).
+    let (_, listed) = get_json(&node.api("/assets?per_page=1000")).await;
+    for a in listed["items"].as_array().unwrap() {
+        wait_scored(node, a["id"].as_i64().unwrap()).await;
+    }
     let before = totals(node).await;
     let sbom = read("sbom/keycloak-10.0.2.cdx.json");
     let truncated = sbom[..sbom.len() / 2].to_vec();

@@ -450,7 +450,22 @@ fn nvd_cpe_matching() {
     assert!(nginx("1.20.0").contains(&"CVE-2021-23017".to_owned()));
     assert!(!nginx("1.20.1").contains(&"CVE-2021-23017".to_owned()));
     assert!(!nginx("0.6.17").contains(&"CVE-2021-23017".to_owned()));
-    assert!(index.match_cpe("cpe:/a:apache:http_server:2.4.49").is_err());
+    // The CPE 2.2 URI binding nmap writes is unbound to the same name.
+    assert!(
+        ids(&index.match_cpe("cpe:/a:apache:http_server:2.4.49").unwrap())
+            .contains(&"CVE-2021-41773".to_owned())
+    );
+    // nmap's fullscan.xml (../shared/data/scans): Linux 2.6.13 is within CVE-2017-7542's
+    // `versionEndIncluding 4.12.3`; OpenSSH 5.9p1 is outside both of CVE-2024-6387's ranges
+    // (< 4.4 and 8.6 .. < 9.8); a kernel of unknown version is not flagged on a version range.
+    let of = |cpe: &str| ids(&index.match_cpe(cpe).unwrap());
+    assert!(of("cpe:/o:linux:linux_kernel:2.6.13").contains(&"CVE-2017-7542".to_owned()));
+    assert!(!of("cpe:/o:linux:linux_kernel:4.13").contains(&"CVE-2017-7542".to_owned()));
+    assert!(!of("cpe:/a:openbsd:openssh:5.9p1").contains(&"CVE-2024-6387".to_owned()));
+    assert!(of("cpe:/a:openbsd:openssh:9.7").contains(&"CVE-2024-6387".to_owned()));
+    assert!(!of("cpe:/o:linux:linux_kernel").contains(&"CVE-2017-7542".to_owned()));
+    assert!(index.match_cpe("cpe:/x:vendor:product").is_err());
+    assert!(index.match_cpe("cpe:/a:b:c:1:2:3:4:5").is_err());
 }
 
 // ------------------------------------------------------------------------------------------

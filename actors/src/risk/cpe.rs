@@ -5,6 +5,11 @@
 //! A formatted string is `cpe:2.3:part:vendor:product:version:update:edition:language:
 //! sw_edition:target_sw:target_hw:other`; `\` escapes a character (e.g. `\:`); `*` is ANY,
 //! `-` is NA (not applicable).
+//!
+//! The older URI binding (`cpe:/a:openbsd:openssh:5.9p1`, CPE 2.2, still written by nmap) is
+//! accepted too and unbound as NISTIR 7695 §6.1.3 says: missing or empty components are ANY, `%xx`
+//! is percent-decoded, a packed edition (`~`-separated) is unpacked into edition, sw_edition,
+//! target_sw, target_hw and other.
 
 use std::cmp::Ordering;
 
@@ -26,6 +31,9 @@ impl Cpe {
     /// # Errors
     /// [`MatchError::InvalidCpe`] for another prefix or a wrong number of fields.
     pub fn parse(s: &str) -> Result<Cpe, MatchError> {
+        if let Some(uri) = s.strip_prefix("cpe:/").or_else(|| s.strip_prefix("CPE:/")) {
+            return Self::parse_uri(s, uri);
+        }
         let invalid = |reason| MatchError::InvalidCpe {
             cpe: s.to_owned(),
             reason,
@@ -54,6 +62,60 @@ impl Cpe {
         let mut attrs: [String; 11] = Default::default();
         for (slot, value) in attrs.iter_mut().zip(fields.into_iter().skip(2)) {
             *slot = value;
+        }
+        Ok(Cpe { attrs })
+    }
+
+    /// Unbinds a CPE 2.2 URI (`uri` is what follows `cpe:/`).
+    fn parse_uri(original: &str, uri: &str) -> Result<Cpe, MatchError> {
+        let invalid = |reason| MatchError::InvalidCpe {
+            cpe: original.to_owned(),
+            reason,
+        };
+        let comps: Vec<&str> = uri.split(':').collect();
+        if comps.len() > 7 {
+            return Err(invalid("a CPE URI has at most 7 components after `cpe:/`"));
+        }
+        let decode = |c: &str| -> Result<String, MatchError> {
+            if c.is_empty() {
+                return Ok("*".to_owned());
+            }
+            let bytes = c.as_bytes();
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i] == b'%' {
+                    let hex = c
+                        .get(i + 1..i + 3)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                        .ok_or_else(|| invalid("bad percent-encoding"))?;
+                    out.push(hex);
+                    i += 3;
+                } else {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+            Ok(String::from_utf8_lossy(&out).to_lowercase())
+        };
+        let mut attrs: [String; 11] = std::array::from_fn(|_| "*".to_owned());
+        let part = comps.first().copied().unwrap_or("");
+        if !matches!(part, "a" | "o" | "h" | "") {
+            return Err(invalid("part must be a, o or h"));
+        }
+        for (i, c) in comps.iter().enumerate().take(6) {
+            if i == 5 && c.starts_with('~') {
+                // Packed edition: ~edition~sw_edition~target_sw~target_hw~other.
+                let packed: Vec<&str> = c.split('~').skip(1).collect();
+                for (slot, v) in [5usize, 7, 8, 9, 10].into_iter().zip(packed) {
+                    attrs[slot] = decode(v)?;
+                }
+            } else {
+                attrs[i] = decode(c)?;
+            }
+        }
+        if let Some(lang) = comps.get(6) {
+            attrs[6] = decode(lang)?;
         }
         Ok(Cpe { attrs })
     }
