@@ -24,6 +24,7 @@ use actix_web::{HttpRequest, HttpResponse, Scope, web};
 use rampart_actors::asset::{CriticalityRules, Format, ImportError};
 use rampart_actors::db::Db;
 use rampart_actors::db::assets::{self, AssetDetail, AssetFilter, AssetView};
+use rampart_actors::db::dead_letters::{self, DeadLetterView};
 use rampart_actors::db::jobs::{self, JobView};
 use rampart_actors::db::risk::{
     AssetRisk, FeedInput, FindingFilter, FindingView, IngestOutcome, list_findings, parse_level,
@@ -50,10 +51,12 @@ pub struct ServiceState {
     pub node_id: String,
     /// The node's database.
     pub db: Db,
-    /// AssetManagement.
-    pub asset: Addr<AssetManagement>,
-    /// RiskAnalysis.
-    pub risk: Addr<RiskAnalysis>,
+    /// AssetManagement, when this node runs `asset`.
+    pub asset: Option<Addr<AssetManagement>>,
+    /// RiskAnalysis, when this node runs `risk`.
+    pub risk: Option<Addr<RiskAnalysis>>,
+    /// The node's bus (its connection state is part of readiness).
+    pub bus: rampart_actors::bus::Bus,
     /// Criticality rules for imports.
     pub rules: CriticalityRules,
     /// Largest import or feed body, bytes.
@@ -277,6 +280,21 @@ pub fn feed_error_status(e: &FeedError) -> StatusCode {
     }
 }
 
+/// The service's actor on this node, or 503 naming the role this node lacks.
+fn service_addr<A: rampart_supervisors::Actor>(
+    addr: &Option<Addr<A>>,
+    service: &str,
+    req: &HttpRequest,
+) -> Result<Addr<A>, Problem> {
+    addr.clone().ok_or_else(|| {
+        problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("this node does not run the {service} service (node.services / --services); send this to a node that does"),
+            req,
+        )
+    })
+}
+
 fn accepted(id: Uuid) -> HttpResponse {
     let href = format!("/api/v1/jobs/{id}");
     HttpResponse::Accepted()
@@ -323,6 +341,7 @@ async fn import(
         .format
         .parse()
         .map_err(|e: ImportError| problem(StatusCode::BAD_REQUEST, e.to_string(), &req))?;
+    let addr = service_addr(&state.asset, "asset", &req)?;
     check_media_type(
         &req,
         import_media_types(format),
@@ -348,7 +367,7 @@ async fn import(
     let id = jobs::create(&state.db, "asset-import", &format_name, &state.node_id)
         .await
         .map_err(|e| internal(e, &req))?;
-    let (db, addr) = (state.db.clone(), state.asset.clone());
+    let db = state.db.clone();
     let inventory = Arc::new(inventory);
     tokio::spawn(async move {
         let components = inventory.component_count();
@@ -465,7 +484,7 @@ async fn asset_risk(
             &req,
         ));
     };
-    let addr = state.risk.clone();
+    let addr = service_addr(&state.risk, "risk", &req)?;
     let served = state
         .risk_policy
         .call_with_fallback(key.clone(), || {
@@ -514,6 +533,7 @@ async fn threat_intel(
         )
         .into());
     }
+    let addr = service_addr(&state.risk, "risk", &req)?;
     let media = check_media_type(&req, feed_media_types(&kind), &format!("{kind} feeds"))?;
     let permit = job_permit(&state, &req).map_err(busy_response)?;
     let body = read_body(&req, payload, state.max_import_bytes).await?;
@@ -534,7 +554,7 @@ async fn threat_intel(
     let id = jobs::create(&state.db, "threat-intel", &kind, &state.node_id)
         .await
         .map_err(|e| internal(e, &req))?;
-    let (db, addr) = (state.db.clone(), state.risk.clone());
+    let db = state.db.clone();
     tokio::spawn(async move {
         run_job(db, id, async move {
             let out: IngestOutcome = addr
@@ -607,6 +627,36 @@ async fn risks(
     }))
 }
 
+#[utoipa::path(get, path = "/api/v1/dead-letters", responses((status = 200, description = "Events a service's consumer gave up on, newest first (at most 1000)", body = [DeadLetterView])))]
+async fn list_dead_letters(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, Problem> {
+    let items = dead_letters::list(&state.db, 1000)
+        .await
+        .map_err(|e| internal(e, &req))?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+#[utoipa::path(post, path = "/api/v1/dead-letters/{service}/{event_id}/replay", params(("service" = String, Path, description = "The consuming service"), ("event_id" = Uuid, Path, description = "The event id")), responses((status = 202, description = "Re-published (through the outbox)", body = DeadLetterView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn replay_dead_letter(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (service, id) = path.into_inner();
+    let id: Uuid = id
+        .parse()
+        .map_err(|_| problem(StatusCode::BAD_REQUEST, "an event id is a UUID", &req))?;
+    match dead_letters::replay(&state.db, &service, id).await {
+        Ok(v) => Ok(HttpResponse::Accepted().json(v)),
+        Err(e @ dead_letters::ReplayError::NotFound { .. }) => {
+            Err(problem(StatusCode::NOT_FOUND, e.to_string(), &req))
+        }
+        Err(e) => Err(internal(e, &req)),
+    }
+}
+
 /// Adds the service routes to the `/api/v1` scope.
 pub fn routes(scope: Scope) -> Scope {
     scope
@@ -617,12 +667,27 @@ pub fn routes(scope: Scope) -> Scope {
         .route("/assets/{id}/risk", web::get().to(asset_risk))
         .route("/threat-intel/{kind}", web::post().to(threat_intel))
         .route("/risks", web::get().to(risks))
+        .route("/dead-letters", web::get().to(list_dead_letters))
+        .route(
+            "/dead-letters/{service}/{event_id}/replay",
+            web::post().to(replay_dead_letter),
+        )
 }
 
 /// The OpenAPI paths and schemas of this module (merged into [`crate::http::ApiDoc`]).
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(import, job, list_assets, get_asset, asset_risk, threat_intel, risks),
+    paths(
+        import,
+        job,
+        list_assets,
+        get_asset,
+        asset_risk,
+        threat_intel,
+        risks,
+        list_dead_letters,
+        replay_dead_letter
+    ),
     components(schemas(
         Accepted,
         AssetView,
@@ -630,7 +695,8 @@ pub fn routes(scope: Scope) -> Scope {
         FindingView,
         JobView,
         AssetRisk,
-        IngestOutcome
+        IngestOutcome,
+        DeadLetterView
     ))
 )]
 pub struct ServiceApiDoc;

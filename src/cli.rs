@@ -38,6 +38,12 @@ pub struct ServeArgs {
     /// Database URL (overrides `database.url`): `sqlite://PATH` or `postgres://USER@HOST/DB`.
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Services this node runs, comma-separated (overrides `node.services`): `asset`, `risk`.
+    #[arg(long, value_delimiter = ',')]
+    pub services: Option<Vec<String>>,
+    /// RabbitMQ URL (overrides `bus.amqp_url`); without it the bus is in-process.
+    #[arg(long, env = "RAMPART_AMQP_URL")]
+    pub amqp_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -51,6 +57,16 @@ impl ServeArgs {
         }
         if let Some(url) = &self.database_url {
             cfg.database.url.clone_from(url);
+        }
+        if let Some(services) = &self.services {
+            cfg.node.services = services
+                .iter()
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        if let Some(url) = &self.amqp_url {
+            cfg.bus.amqp_url.clone_from(url);
         }
     }
 }

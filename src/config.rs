@@ -34,6 +34,55 @@ pub struct Config {
     pub api: ApiConfig,
     /// AssetManagement: criticality rules for assets whose input gives none.
     pub assets: rampart_actors::asset::CriticalityRules,
+    /// The event bus between services and nodes.
+    pub bus: BusConfig,
+}
+
+/// The event bus: in-process (no `amqp_url`) or RabbitMQ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BusConfig {
+    /// RabbitMQ URL (`amqp://USER:PASS@HOST:5672/%2f`); empty: the in-process bus. Also
+    /// `--amqp-url` or `RAMPART_AMQP_URL`.
+    pub amqp_url: String,
+    /// Unacknowledged deliveries per consumer (`basic.qos` prefetch). Default 64.
+    pub prefetch: u16,
+    /// Deliveries of one event before its consumer dead-letters it. Default 5.
+    pub max_deliveries: u32,
+    /// Longest wait for a publisher confirm, ms. Default 10000.
+    pub confirm_timeout_ms: u64,
+    /// First reconnection delay, ms (then doubling, with jitter). Default 100.
+    pub reconnect_initial_ms: u64,
+    /// Largest reconnection delay, ms. Default 10000.
+    pub reconnect_max_ms: u64,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        let a = rampart_actors::bus::amqp::AmqpConfig::default();
+        Self {
+            amqp_url: String::new(),
+            prefetch: a.prefetch,
+            max_deliveries: a.max_deliveries,
+            confirm_timeout_ms: a.confirm_timeout_ms,
+            reconnect_initial_ms: a.reconnect_initial_ms,
+            reconnect_max_ms: a.reconnect_max_ms,
+        }
+    }
+}
+
+impl BusConfig {
+    /// The RabbitMQ settings, when a URL is set.
+    pub fn amqp(&self) -> Option<rampart_actors::bus::amqp::AmqpConfig> {
+        (!self.amqp_url.trim().is_empty()).then(|| rampart_actors::bus::amqp::AmqpConfig {
+            url: self.amqp_url.trim().to_owned(),
+            prefetch: self.prefetch,
+            max_deliveries: self.max_deliveries,
+            confirm_timeout_ms: self.confirm_timeout_ms,
+            reconnect_initial_ms: self.reconnect_initial_ms,
+            reconnect_max_ms: self.reconnect_max_ms,
+        })
+    }
 }
 
 /// Settings of the service API.
@@ -136,12 +185,19 @@ impl Config {
 pub struct NodeConfig {
     /// Names the node in logs, metrics and message envelopes. Default `rampart-1`.
     pub id: String,
+    /// The services this node runs (its roles): `asset`, `risk`. Default: all. Several nodes may
+    /// run the same service: they share its queue as competing consumers.
+    pub services: Vec<String>,
 }
 
 impl Default for NodeConfig {
     fn default() -> Self {
         Self {
             id: "rampart-1".to_owned(),
+            services: rampart_actors::services::ALL_SERVICES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
         }
     }
 }
@@ -364,6 +420,7 @@ const SECTIONS: &[&str] = &[
     "demo",
     "api",
     "assets",
+    "bus",
 ];
 
 impl Config {

@@ -31,6 +31,8 @@ use crate::problem::Problem;
 pub struct AppState {
     /// The node's id.
     pub node_id: String,
+    /// The node's event bus (readiness requires it connected).
+    pub bus: rampart_actors::bus::Bus,
     /// The root supervisor.
     pub root: Arc<SupervisorHandle>,
     /// Metrics registry exported at `/metrics`.
@@ -52,6 +54,8 @@ pub struct Health {
     pub status: &'static str,
     /// The node's id.
     pub node: String,
+    /// `in-process`, `connected` (RabbitMQ) or `disconnected` (RabbitMQ unreachable: not ready).
+    pub bus: &'static str,
     /// The whole supervision tree: each node's name, kind, state, restarts, generation,
     /// last_failure, started, ready, probes, mailbox and children.
     #[schema(value_type = Object)]
@@ -97,6 +101,11 @@ fn health(state: &AppState, verdict: impl Fn(&NodeSnapshot) -> bool) -> HttpResp
     let body = Health {
         status: if ok { "ok" } else { "fail" },
         node: state.node_id.clone(),
+        bus: match &state.bus {
+            rampart_actors::bus::Bus::InProcess(_) => "in-process",
+            b if b.is_connected() => "connected",
+            _ => "disconnected",
+        },
         tree,
     };
     let status = if ok {
@@ -114,9 +123,10 @@ async fn livez(state: web::Data<AppState>) -> HttpResponse {
     health(&state, NodeSnapshot::is_live)
 }
 
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Every actor is running and ready", body = Health), (status = 503, description = "Some actor is not ready", body = Health)))]
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Every actor is running and ready, and the bus connected", body = Health), (status = 503, description = "Some actor is not ready, or RabbitMQ is unreachable", body = Health)))]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    health(&state, |t| t.is_live() && t.is_ready())
+    let bus_up = state.bus.is_connected();
+    health(&state, |t| t.is_live() && t.is_ready() && bus_up)
 }
 
 #[utoipa::path(get, path = "/startupz", responses((status = 200, description = "Every actor has started", body = Health), (status = 503, description = "Still starting", body = Health)))]

@@ -10,8 +10,10 @@ use rampart_supervisors::{AskError, ChildSpec, MailboxConfig, Runtime, Strategy,
 use crate::api::ServiceState;
 use crate::config::{Config, redact_url};
 use crate::http::{self, AppState};
-use rampart_actors::bus::{InProcessBus, InProcessBusConfig};
+use rampart_actors::bus::amqp::AmqpBus;
+use rampart_actors::bus::{Bus, InProcessBus, InProcessBusConfig};
 use rampart_actors::db::{Db, DbOptions};
+use rampart_actors::link::AmqpLink;
 use rampart_actors::relay::{OutboxRelay, RelayConfig};
 
 /// A started node: its shared state (for the HTTP layer) and the root supervisor.
@@ -20,8 +22,8 @@ pub struct Node {
     pub state: web::Data<AppState>,
     /// The database (migrated).
     pub db: Db,
-    /// The node's event bus (in-process: the embedded default).
-    pub bus: InProcessBus,
+    /// The node's event bus (in-process, the embedded default, or RabbitMQ).
+    pub bus: Bus,
     /// What the service API handlers share.
     pub services: web::Data<ServiceState>,
 }
@@ -62,7 +64,44 @@ impl Node {
             .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
             .backoff(cfg.supervision.backoff());
         // The platform tree: what every node runs whatever its services.
-        let bus = InProcessBus::new(InProcessBusConfig::default());
+        for s in &cfg.node.services {
+            if !rampart_actors::services::ALL_SERVICES.contains(&s.as_str()) {
+                anyhow::bail!(
+                    "unknown service {s:?} in node.services / --services (known: {})",
+                    rampart_actors::services::ALL_SERVICES.join(", ")
+                );
+            }
+        }
+        let mut platform = SupervisorSpec::new("platform")
+            .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
+            .backoff(cfg.supervision.backoff());
+        let bus = match cfg.bus.amqp() {
+            Some(amqp) => {
+                tracing::info!(url = %redact_url(&amqp.url), "event bus: RabbitMQ");
+                let amqp_bus = AmqpBus::new(amqp, &cfg.node.id);
+                let link = ChildSpec::new("amqp-link", {
+                    let b = amqp_bus.clone();
+                    move || AmqpLink::new(b.clone())
+                })
+                .mailbox(MailboxConfig::bounded(1).fail_fast())
+                // Connection state changes in seconds: probe readiness every second.
+                .probes(rampart_supervisors::Probes {
+                    readiness: probes.readiness.map(|r| rampart_supervisors::ProbeConfig {
+                        period: std::time::Duration::from_secs(1),
+                        failure_threshold: 1,
+                        ..r
+                    }),
+                    ..probes
+                })
+                .build();
+                platform = platform.child(link);
+                Bus::Amqp(amqp_bus)
+            }
+            None => Bus::InProcess(InProcessBus::new(InProcessBusConfig {
+                max_deliveries: cfg.bus.max_deliveries.max(1),
+                ..InProcessBusConfig::default()
+            })),
+        };
         let relay = ChildSpec::new("outbox-relay", {
             let (db, bus) = (db.clone(), bus.clone());
             move || OutboxRelay::new(db.clone(), bus.clone(), RelayConfig::default())
@@ -70,12 +109,7 @@ impl Node {
         .mailbox(MailboxConfig::bounded(4).fail_fast())
         .probes(probes)
         .build();
-        root = root.child(
-            SupervisorSpec::new("platform")
-                .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
-                .backoff(cfg.supervision.backoff())
-                .child(relay),
-        );
+        root = root.child(platform.child(relay));
         let interrupted = rampart_actors::db::jobs::fail_interrupted(&db, &cfg.node.id)
             .await
             .context("marking interrupted jobs failed")?;
@@ -85,21 +119,15 @@ impl Node {
                 "jobs left unfinished by the last run marked failed"
             );
         }
-        let services = rampart_actors::services::tree(&db, &bus, &cfg.node.id, probes)
-            .context("building the service trees")?;
-        root = root
-            .child(
-                services
-                    .asset_spec
-                    .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
-                    .backoff(cfg.supervision.backoff()),
-            )
-            .child(
-                services
-                    .risk_spec
-                    .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
+        let services =
+            rampart_actors::services::tree(&db, &bus, &cfg.node.id, probes, &cfg.node.services)
+                .context("building the service trees")?;
+        for spec in services.specs {
+            root = root.child(
+                spec.intensity(cfg.supervision.max_restarts, cfg.supervision.within())
                     .backoff(cfg.supervision.backoff()),
             );
+        }
         let risk_policy = ResiliencePolicy::builder("risk-query", cfg.api.risk_query.clone())
             .metrics(&resilience)
             .retry_when(|_| true)
@@ -110,6 +138,7 @@ impl Node {
             db: db.clone(),
             asset: services.asset.clone(),
             risk: services.risk.clone(),
+            bus: bus.clone(),
             rules: cfg.assets.clone(),
             max_import_bytes: cfg.api.max_import_bytes,
             jobs: Arc::new(tokio::sync::Semaphore::new(cfg.api.max_pending_jobs.max(1))),
@@ -140,6 +169,7 @@ impl Node {
         let handle = root.start(&rt);
         let state = web::Data::new(AppState {
             node_id: cfg.node.id.clone(),
+            bus: bus.clone(),
             root: Arc::new(handle),
             registry,
             dead_letters: rt.dead_letters().clone(),

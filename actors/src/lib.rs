@@ -11,6 +11,7 @@ pub mod asset;
 pub mod bus;
 pub mod db;
 pub mod demo;
+pub mod link;
 pub mod relay;
 pub mod risk;
 pub mod services;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rampart_supervisors::{Actor, Context, Handler, Message, ProbeCheck};
 
-use crate::bus::InProcessBus;
+use crate::bus::Bus;
 use crate::db::{Db, outbox};
 
 /// Settings of the relay.
@@ -30,7 +30,7 @@ impl Default for RelayConfig {
 /// The relay actor. Build one per node with [`OutboxRelay::new`] in the child's factory.
 pub struct OutboxRelay {
     db: Db,
-    bus: InProcessBus,
+    bus: Bus,
     cfg: RelayConfig,
     ticker: Option<tokio::task::JoinHandle<()>>,
     published: u64,
@@ -47,7 +47,7 @@ impl std::fmt::Debug for OutboxRelay {
 
 impl OutboxRelay {
     /// A relay from `db`'s outbox to `bus`.
-    pub fn new(db: Db, bus: InProcessBus, cfg: RelayConfig) -> Self {
+    pub fn new(db: Db, bus: Bus, cfg: RelayConfig) -> Self {
         Self {
             db,
             bus,

@@ -4,7 +4,7 @@
 //! server is not reachable.
 
 use chrono::Utc;
-use rampart_actors::bus::{Envelope, InProcessBus, InProcessBusConfig};
+use rampart_actors::bus::{Bus, Envelope, InProcessBus, InProcessBusConfig};
 use rampart_actors::db::entities::asset;
 use rampart_actors::db::{Db, DbError, DbOptions, outbox, processed};
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, TransactionTrait};
@@ -127,14 +127,24 @@ async fn storage_contract(db: &Db) {
     // The relay publishes them in order and marks them.
     let bus = InProcessBus::new(InProcessBusConfig::default());
     let sub = bus.subscribe("risk", &["asset.*"]).unwrap();
-    assert_eq!(outbox::relay_once(conn, &bus, 100).await.unwrap(), 2);
+    assert_eq!(
+        outbox::relay_once(conn, &Bus::InProcess(bus.clone()), 100)
+            .await
+            .unwrap(),
+        2
+    );
     for expected in [&first, &second] {
         let d = sub.next().await.unwrap();
         assert_eq!(d.envelope(), expected);
         d.ack();
     }
     assert!(outbox::pending(conn, 100).await.unwrap().is_empty());
-    assert_eq!(outbox::relay_once(conn, &bus, 100).await.unwrap(), 0);
+    assert_eq!(
+        outbox::relay_once(conn, &Bus::InProcess(bus.clone()), 100)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -180,7 +190,12 @@ async fn events_committed_before_a_crash_are_published_after_restart() {
     let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
     let bus = InProcessBus::new(InProcessBusConfig::default());
     let sub = bus.subscribe("audit", &["#"]).unwrap();
-    assert_eq!(outbox::relay_once(db.conn(), &bus, 10).await.unwrap(), 1);
+    assert_eq!(
+        outbox::relay_once(db.conn(), &Bus::InProcess(bus.clone()), 10)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(sub.next().await.unwrap().envelope(), &e);
     db.close().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();

@@ -29,7 +29,7 @@ async fn outbox_events_reach_the_bus_in_order_even_after_the_bus_refused_them() 
         move || {
             OutboxRelay::new(
                 db.clone(),
-                bus.clone(),
+                rampart_actors::bus::Bus::InProcess(bus.clone()),
                 RelayConfig {
                     interval: Duration::from_millis(20),
                     batch: 100,

@@ -42,6 +42,12 @@ pub enum BusError {
     /// The bus or the subscription is closed.
     #[error("bus closed")]
     Closed,
+    /// The broker cannot be reached (no connection): retry later.
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+    /// The broker refused or failed an operation (channel error, negative or missing confirm).
+    #[error("broker: {0}")]
+    Broker(String),
 }
 
 /// An event as it travels between services (DESIGN.md "Messages between nodes").

@@ -199,6 +199,11 @@ impl InProcessBus {
         Ok(targets.len())
     }
 
+    /// Deliveries of one event before it is dead-lettered.
+    pub fn max_deliveries(&self) -> u32 {
+        self.inner.cfg.max_deliveries
+    }
+
     /// The dead-letter list, oldest first.
     pub fn dead_letters(&self) -> Vec<BusDeadLetter> {
         self.inner
@@ -244,14 +249,7 @@ impl Subscription {
     pub async fn next(&self) -> Option<Delivery> {
         let mut rx = self.rx.lock().await;
         let q = rx.recv().await?;
-        Some(Delivery {
-            envelope: q.envelope,
-            deliveries: q.deliveries + 1,
-            settled: false,
-            service: self.service.clone(),
-            requeue: self.requeue.clone(),
-            inner: self.inner.clone(),
-        })
+        Some(self.delivery(q))
     }
 }
 

@@ -13,11 +13,14 @@
 //! - [`Deduplicator`]: redeliveries are expected (at-least-once), so handlers check the event id
 //!   before acting; an event seen twice has one effect.
 
+pub mod amqp;
+mod any;
 mod dedup;
 mod envelope;
 mod in_process;
 mod topic;
 
+pub use any::{Bus, BusDelivery, BusSubscription, PublishError};
 pub use dedup::Deduplicator;
 pub use envelope::{BusError, Envelope, SCHEMA_VERSION, TraceParent, validate_event_type};
 pub use in_process::{BusDeadLetter, Delivery, InProcessBus, InProcessBusConfig, Subscription};

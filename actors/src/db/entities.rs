@@ -392,3 +392,38 @@ pub mod risk_finding {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `dead_letters`: events a consumer gave up on.
+pub mod dead_letter {
+    use sea_orm::entity::prelude::*;
+
+    /// One dead letter.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "dead_letters")]
+    pub struct Model {
+        /// The consuming service.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub service: String,
+        /// The event id.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: Uuid,
+        /// The event type.
+        pub event_type: String,
+        /// The whole envelope (JSON).
+        pub envelope: Json,
+        /// The last error.
+        pub error: String,
+        /// Deliveries made.
+        pub deliveries: i32,
+        /// When it was given up on (UTC).
+        pub dead_at: DateTimeUtc,
+        /// When it was last replayed (UTC), if ever.
+        pub replayed_at: Option<DateTimeUtc>,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

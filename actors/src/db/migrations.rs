@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(M20261124000003Jobs),
             Box::new(M20261124000004Risk),
             Box::new(M20261124000005DropComponentPurlIndex),
+            Box::new(M20261124000006DeadLetters),
         ]
     }
 }
@@ -723,6 +724,72 @@ impl MigrationTrait for M20261124000005DropComponentPurlIndex {
                     .name("asset_components_purl")
                     .table(AssetComponents::Table)
                     .if_exists()
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum DeadLetters {
+    Table,
+    Service,
+    EventId,
+    EventType,
+    Envelope,
+    Error,
+    Deliveries,
+    DeadAt,
+    ReplayedAt,
+}
+
+/// `dead_letters`: events a consumer gave up on, with the error, for listing and replay.
+#[derive(Debug)]
+struct M20261124000006DeadLetters;
+
+impl MigrationName for M20261124000006DeadLetters {
+    fn name(&self) -> &str {
+        "m20261124_000006_dead_letters"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261124000006DeadLetters {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(DeadLetters::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(DeadLetters::Service)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(DeadLetters::EventId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(DeadLetters::EventType)
+                            .string_len(255)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(DeadLetters::Envelope)
+                            .json_binary()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(DeadLetters::Error).text().not_null())
+                    .col(ColumnDef::new(DeadLetters::Deliveries).integer().not_null())
+                    .col(ts(DeadLetters::DeadAt))
+                    .col(
+                        ColumnDef::new(DeadLetters::ReplayedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(DeadLetters::Service)
+                            .col(DeadLetters::EventId),
+                    )
                     .to_owned(),
             )
             .await

@@ -11,6 +11,7 @@
 //!   publish loses nothing.
 
 pub mod assets;
+pub mod dead_letters;
 pub mod entities;
 pub mod jobs;
 pub mod migrations;
@@ -37,6 +38,9 @@ pub fn page_offset(page: u64, per_page: u64) -> u64 {
         .saturating_mul(per_page)
         .min(MAX_SQL_INT)
 }
+
+/// Key of the PostgreSQL advisory lock held while migrating (any constant unique to Rampart).
+const MIGRATION_LOCK: i64 = 0x0052_414d_5041_5254; // "RAMPART"
 
 /// Why the database could not be opened or used.
 #[derive(Debug, thiserror::Error)]
@@ -148,17 +152,39 @@ impl Db {
             // Every pooled connection would see its own empty in-memory database.
             options.max_connections(1);
         }
-        if let Some(schema) = &opts.schema {
-            let admin = Database::connect(options.clone()).await?;
+        if url.starts_with("postgres") {
+            // Nodes of one deployment start together against one database: schema creation and
+            // migrations run under a PostgreSQL advisory lock, on one session, one node at a time.
+            if let Some(schema) = &opts.schema {
+                options.set_schema_search_path(schema.replace('"', ""));
+            }
+            let mut admin_opts = options.clone();
+            admin_opts.max_connections(1).min_connections(1);
+            let admin = Database::connect(admin_opts).await?;
             use sea_orm::ConnectionTrait;
             admin
-                .execute_unprepared(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS \"{}\"",
-                    schema.replace('"', "")
-                ))
+                .execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
                 .await?;
-            admin.close().await?;
-            options.set_schema_search_path(schema.clone());
+            let migrated = async {
+                if let Some(schema) = &opts.schema {
+                    admin
+                        .execute_unprepared(&format!(
+                            "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+                            schema.replace('"', "")
+                        ))
+                        .await?;
+                }
+                migrations::Migrator::up(&admin, None).await
+            }
+            .await;
+            let unlocked = admin
+                .execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                .await;
+            let _ = admin.close().await;
+            migrated?;
+            unlocked?;
+            let conn = Database::connect(options).await?;
+            return Ok(Self { conn });
         }
         let conn = Database::connect(options).await?;
         migrations::Migrator::up(&conn, None).await?;

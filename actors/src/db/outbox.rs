@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::entities::outbox;
-use crate::bus::{BusError, Envelope, InProcessBus};
+use crate::bus::{Bus, BusError, Envelope};
 
 /// Why the relay stopped.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,38 @@ pub async fn append<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Writes `envelope` to the outbox again for a replay: an earlier row of the same event (already
+/// published) is made pending again.
+///
+/// # Errors
+/// Database errors; [`OutboxError::Corrupt`] if the envelope does not serialise.
+pub async fn append_replay<C: ConnectionTrait>(
+    tx: &C,
+    service: &str,
+    envelope: &Envelope,
+) -> Result<(), OutboxError> {
+    let json = serde_json::to_value(envelope).map_err(|e| OutboxError::Corrupt {
+        id: envelope.event_id,
+        reason: e.to_string(),
+    })?;
+    outbox::Entity::insert(outbox::ActiveModel {
+        id: Set(envelope.event_id),
+        service: Set(service.to_owned()),
+        event_type: Set(envelope.event_type.clone()),
+        envelope: Set(json),
+        created_at: Set(Utc::now()),
+        published_at: Set(None),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(outbox::Column::Id)
+            .update_columns([outbox::Column::PublishedAt, outbox::Column::CreatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(tx)
+    .await?;
+    Ok(())
+}
+
 /// Pending events, oldest first (UUID v7 ids are time-ordered), at most `limit`.
 ///
 /// # Errors
@@ -77,31 +109,39 @@ pub async fn pending<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<Envel
         .collect()
 }
 
-/// Publishes up to `limit` pending events to `bus` in order and marks each one published right
-/// after the bus accepted it. Returns how many were published. A failure leaves the failing
-/// event and those after it pending.
+/// Publishes up to `limit` pending events to `bus` in order (with RabbitMQ: all confirmed by the
+/// broker) and then marks them published. Returns how many were published. A failure leaves
+/// them pending: they are published again on the next run, and consumers deduplicate by event
+/// id, so a crash between publish and mark costs a duplicate, never a loss.
 ///
 /// # Errors
 /// [`OutboxError`].
 pub async fn relay_once<C: ConnectionTrait>(
     db: &C,
-    bus: &InProcessBus,
+    bus: &Bus,
     limit: u64,
 ) -> Result<usize, OutboxError> {
     let events = pending(db, limit).await?;
-    let mut done = 0;
-    for envelope in events {
-        let id = envelope.event_id;
-        bus.publish(envelope).await?;
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let (published, failure) = match bus.publish_batch(&events).await {
+        Ok(()) => (events.len(), None),
+        Err(e) => (e.published, Some(e.error)),
+    };
+    let ids: Vec<uuid::Uuid> = events.iter().take(published).map(|e| e.event_id).collect();
+    for chunk in ids.chunks(500) {
         outbox::Entity::update_many()
             .col_expr(
                 outbox::Column::PublishedAt,
                 sea_orm::sea_query::Expr::value(Utc::now()),
             )
-            .filter(outbox::Column::Id.eq(id))
+            .filter(outbox::Column::Id.is_in(chunk.iter().copied()))
             .exec(db)
             .await?;
-        done += 1;
     }
-    Ok(done)
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(published),
+    }
 }

@@ -7,52 +7,67 @@ pub mod risk;
 
 use rampart_supervisors::{Addr, ChildSpec, MailboxConfig, Probes, SupervisorSpec};
 
-use crate::bus::{BusError, InProcessBus};
+use crate::bus::{Bus, BusError};
 use crate::db::Db;
 
 /// Mailbox capacity of the service actors (messages). An import or a feed is one message; the
 /// HTTP layer answers 503 rather than queue more jobs than this.
 pub const SERVICE_MAILBOX: usize = 16;
 
-/// The service trees and the addresses of their actors.
+/// The services a node can run (its roles), by name.
+pub const ALL_SERVICES: &[&str] = &["asset", "risk"];
+
+/// The service trees this node runs and the addresses of their actors.
 pub struct Services {
-    /// `assets` supervisor with `asset-management`.
-    pub asset_spec: SupervisorSpec,
-    /// `risk` supervisor with `risk-analysis`.
-    pub risk_spec: SupervisorSpec,
-    /// AssetManagement's address (stable across restarts).
-    pub asset: Addr<asset::AssetManagement>,
-    /// RiskAnalysis's address (stable across restarts).
-    pub risk: Addr<risk::RiskAnalysis>,
+    /// One supervisor per service run here (`assets`, `risk`), each with its actor.
+    pub specs: Vec<SupervisorSpec>,
+    /// AssetManagement's address, when this node runs `asset`.
+    pub asset: Option<Addr<asset::AssetManagement>>,
+    /// RiskAnalysis's address, when this node runs `risk`.
+    pub risk: Option<Addr<risk::RiskAnalysis>>,
 }
 
-/// Builds the two service supervisors (one-for-one, one actor each). RiskAnalysis subscribes to
-/// `asset.*` on `bus` here, so no event published after this call is missed.
+/// Builds the supervisors of the services named in `roles` (one-for-one, one actor each).
+/// RiskAnalysis subscribes to `asset.*` on `bus` here, so no event published after this call is
+/// missed.
 ///
 /// # Errors
 /// [`BusError`] if the subscription is refused.
-pub fn tree(db: &Db, bus: &InProcessBus, node: &str, probes: Probes) -> Result<Services, BusError> {
-    let asset_child = ChildSpec::new("asset-management", {
-        let (db, node) = (db.clone(), node.to_owned());
-        move || asset::AssetManagement::new(db.clone(), node.clone())
-    })
-    .mailbox(MailboxConfig::bounded(SERVICE_MAILBOX))
-    .probes(probes)
-    .build();
-    let asset_addr = asset_child.addr();
-    let subscription = bus.subscribe(risk::SERVICE, &["asset.*"])?;
-    let risk_child = ChildSpec::new("risk-analysis", {
-        let (db, node) = (db.clone(), node.to_owned());
-        move || risk::RiskAnalysis::new(db.clone(), node.clone(), subscription.clone())
-    })
-    .mailbox(MailboxConfig::bounded(SERVICE_MAILBOX))
-    .probes(probes)
-    .build();
-    let risk_addr = risk_child.addr();
-    Ok(Services {
-        asset_spec: SupervisorSpec::new("assets").child(asset_child),
-        risk_spec: SupervisorSpec::new("risk").child(risk_child),
-        asset: asset_addr,
-        risk: risk_addr,
-    })
+pub fn tree(
+    db: &Db,
+    bus: &Bus,
+    node: &str,
+    probes: Probes,
+    roles: &[String],
+) -> Result<Services, BusError> {
+    let runs = |s: &str| roles.iter().any(|r| r == s);
+    let mut out = Services {
+        specs: Vec::new(),
+        asset: None,
+        risk: None,
+    };
+    if runs("asset") {
+        let child = ChildSpec::new("asset-management", {
+            let (db, node) = (db.clone(), node.to_owned());
+            move || asset::AssetManagement::new(db.clone(), node.clone())
+        })
+        .mailbox(MailboxConfig::bounded(SERVICE_MAILBOX))
+        .probes(probes)
+        .build();
+        out.asset = Some(child.addr());
+        out.specs.push(SupervisorSpec::new("assets").child(child));
+    }
+    if runs("risk") {
+        let subscription = bus.subscribe(risk::SERVICE, &["asset.*"])?;
+        let child = ChildSpec::new("risk-analysis", {
+            let (db, node, bus) = (db.clone(), node.to_owned(), bus.clone());
+            move || risk::RiskAnalysis::new(db.clone(), node.clone(), &bus, subscription.clone())
+        })
+        .mailbox(MailboxConfig::bounded(SERVICE_MAILBOX))
+        .probes(probes)
+        .build();
+        out.risk = Some(child.addr());
+        out.specs.push(SupervisorSpec::new("risk").child(child));
+    }
+    Ok(out)
 }

@@ -6,14 +6,16 @@
 //! Asset events come from the bus through a consumer task the actor starts (and that dies with
 //! the instance): it takes up to [`CONSUMER_BATCH`] queued events at a time, hands them to the
 //! actor as one [`ApplyAssetEvents`] (one transaction), then acks each applied, duplicate or
-//! ignored event, dead-letters rejected ones (bad body: retrying cannot help) and requeues the
-//! whole batch when the transaction failed or the actor crashed (the bus dead-letters an event
-//! after its `max_deliveries`).
+//! ignored event (after the commit), dead-letters rejected ones at once (a bad body: retrying
+//! cannot help) and requeues the whole batch when the transaction failed or the actor crashed;
+//! an event that has had the bus's `max_deliveries` is dead-lettered instead. Dead letters are
+//! recorded with their error ([`crate::db::dead_letters`]) for listing and replay.
 
 use rampart_supervisors::{Actor, AskError, Context, Handler, Message, ProbeCheck};
 
-use crate::bus::{Envelope, Subscription};
+use crate::bus::{Bus, BusDelivery, BusSubscription, Envelope};
 use crate::db::Db;
+use crate::db::dead_letters;
 use crate::db::risk::{self, AssetRisk, EventOutcome, FeedInput, IngestOutcome, RiskState};
 
 /// Service name (bus queue, processed events, outbox).
@@ -58,7 +60,8 @@ pub struct RiskAnalysis {
     db: Db,
     node: String,
     state: RiskState,
-    subscription: Subscription,
+    subscription: BusSubscription,
+    max_deliveries: u32,
     consumer: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -73,13 +76,14 @@ impl std::fmt::Debug for RiskAnalysis {
 }
 
 impl RiskAnalysis {
-    /// An actor on `db`, consuming asset events from `subscription`.
-    pub fn new(db: Db, node: String, subscription: Subscription) -> Self {
+    /// An actor on `db`, consuming asset events from `subscription` (of `bus`).
+    pub fn new(db: Db, node: String, bus: &Bus, subscription: BusSubscription) -> Self {
         Self {
             db,
             node,
             state: RiskState::default(),
             subscription,
+            max_deliveries: bus.max_deliveries(),
             consumer: None,
         }
     }
@@ -93,33 +97,75 @@ impl Drop for RiskAnalysis {
     }
 }
 
-async fn consume(sub: Subscription, addr: rampart_supervisors::Addr<RiskAnalysis>) {
+async fn dead_letter(db: &Db, d: BusDelivery, why: &str) {
+    let count = d.delivery_count();
+    match d.envelope() {
+        Ok(e) => {
+            if let Err(err) = dead_letters::record(db, SERVICE, e, why, count).await {
+                // Not recorded: leave it to the bus to redeliver rather than lose the error.
+                tracing::warn!(error = %err, "recording a dead letter");
+                d.nack(true, why).await;
+                return;
+            }
+            tracing::warn!(event = %e.event_id, error = why, deliveries = count, "dead-lettered");
+        }
+        Err(not_envelope) => {
+            tracing::warn!(
+                error = not_envelope,
+                "dead-lettered a message that is not an envelope"
+            );
+        }
+    }
+    d.nack(false, why).await;
+}
+
+async fn consume(
+    sub: BusSubscription,
+    addr: rampart_supervisors::Addr<RiskAnalysis>,
+    db: Db,
+    max_deliveries: u32,
+) {
     loop {
-        let batch = sub.next_batch(CONSUMER_BATCH).await;
+        let mut batch = sub.next_batch(CONSUMER_BATCH).await;
         if batch.is_empty() {
             return;
         }
-        let envelopes: Vec<Envelope> = batch.iter().map(|d| d.envelope().clone()).collect();
-        match addr.ask(ApplyAssetEvents(envelopes)).await {
+        let mut good = Vec::with_capacity(batch.len());
+        for d in batch.drain(..) {
+            match d.envelope() {
+                Ok(_) => good.push(d),
+                Err(why) => {
+                    let why = why.to_owned();
+                    dead_letter(&db, d, &why).await;
+                }
+            }
+        }
+        if good.is_empty() {
+            continue;
+        }
+        let envelopes: Vec<Envelope> = good
+            .iter()
+            .filter_map(|d| d.envelope().ok().cloned())
+            .collect();
+        let failure = match addr.ask(ApplyAssetEvents(envelopes)).await {
             Ok(Ok(outcomes)) => {
-                for (d, o) in batch.into_iter().zip(outcomes) {
+                for (d, o) in good.into_iter().zip(outcomes) {
                     match o {
-                        EventOutcome::Rejected(why) => d.nack(false, &why),
-                        _ => d.ack(),
+                        EventOutcome::Rejected(why) => dead_letter(&db, d, &why).await,
+                        _ => d.ack().await,
                     }
                 }
+                continue;
             }
-            Ok(Err(e)) => {
-                for d in batch {
-                    d.nack(true, &e);
-                }
-            }
+            Ok(Err(e)) => e,
             Err(AskError::Stopped { .. }) => return,
-            Err(e) => {
-                let why = e.to_string();
-                for d in batch {
-                    d.nack(true, &why);
-                }
+            Err(e) => e.to_string(),
+        };
+        for d in good {
+            if d.delivery_count() >= max_deliveries {
+                dead_letter(&db, d, &failure).await;
+            } else {
+                d.nack(true, &failure).await;
             }
         }
     }
@@ -139,6 +185,8 @@ impl Actor for RiskAnalysis {
         self.consumer = Some(tokio::spawn(consume(
             self.subscription.clone(),
             ctx.address(),
+            self.db.clone(),
+            self.max_deliveries,
         )));
         Ok(())
     }

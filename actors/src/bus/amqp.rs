@@ -1,0 +1,625 @@
+//! The RabbitMQ transport of the bus (lapin), chosen with `--amqp-url` / `RAMPART_AMQP_URL`.
+//!
+//! # Topology (declared idempotently at every (re)connection, by every node)
+//! - `rampart.events`: a durable **topic exchange**; routing key = event type.
+//! - per service `S` of [`TOPOLOGY`]: a durable **quorum queue** `rampart.S`, bound to the event
+//!   types `S` consumes, with `x-dead-letter-exchange = rampart.dlx` and
+//!   `x-dead-letter-routing-key = S`; `rampart.dlx` (direct, durable) routes to the **dead-letter
+//!   queue** `rampart.S.dlq` (quorum). Every node declares every service's queue, whatever its
+//!   roles, so an event published before any consumer of it started is kept, not dropped.
+//!
+//! # Publishing
+//! Persistent messages (`delivery_mode` 2) on a channel in **publisher confirm** mode: a publish
+//! succeeds only when the broker confirmed it (the outbox row is marked published after that).
+//! Headers carry the W3C `traceparent`, the correlation id and the source node.
+//!
+//! # Consuming
+//! Manual acknowledgements, sent by the consumer after the handler's effect is committed;
+//! bounded **prefetch** (`basic.qos`); the delivery count comes from the quorum queue's
+//! `x-delivery-count` header. Replicas of a service consume the same queue (competing consumers).
+//!
+//! # Connection loss
+//! lapin 4 does not reconnect by itself. [`AmqpBus::run_link`] (run by the supervised `amqp-link`
+//! actor) connects, declares the topology, publishes the link, then waits for the connection to
+//! fail; it reconnects with exponential backoff (100 ms doubling to 10 s, with jitter: the
+//! `backon` crate), and consumers re-open their channel on the new link. While there is no link,
+//! publishing fails (the outbox keeps the events) and [`AmqpBus::is_connected`] is false, which
+//! the link actor's readiness probe reports (`/readyz` 503).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use tokio::sync::{Mutex, watch};
+
+use super::any::PublishError;
+use super::envelope::{BusError, Envelope};
+
+/// Name of the domain-event exchange.
+pub const EXCHANGE: &str = "rampart.events";
+/// Name of the dead-letter exchange.
+pub const DLX: &str = "rampart.dlx";
+
+/// The services and the event types (topic patterns) each consumes: the static topology every
+/// node declares.
+pub const TOPOLOGY: &[(&str, &[&str])] = &[("risk", &["asset.*"])];
+
+/// The queue of a service.
+pub fn queue_name(service: &str) -> String {
+    format!("rampart.{service}")
+}
+
+/// The dead-letter queue of a service.
+pub fn dlq_name(service: &str) -> String {
+    format!("rampart.{service}.dlq")
+}
+
+/// Settings of the RabbitMQ transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmqpConfig {
+    /// `amqp://user:pass@host:port/vhost` (vhost `/` written `%2f`).
+    pub url: String,
+    /// Unacknowledged deliveries a consumer holds at most (`basic.qos` prefetch). Default 64.
+    pub prefetch: u16,
+    /// Deliveries of one message before the consumer dead-letters it; the quorum queues'
+    /// `x-delivery-limit` is set one above, as a backstop for consumers that crash before
+    /// deciding. Default 5.
+    pub max_deliveries: u32,
+    /// Longest wait for a publisher confirm, ms. Default 10 000.
+    pub confirm_timeout_ms: u64,
+    /// First reconnection delay, ms (doubling, with jitter). Default 100.
+    pub reconnect_initial_ms: u64,
+    /// Largest reconnection delay, ms. Default 10 000.
+    pub reconnect_max_ms: u64,
+}
+
+impl Default for AmqpConfig {
+    fn default() -> Self {
+        Self {
+            url: "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned(),
+            prefetch: 64,
+            max_deliveries: 5,
+            confirm_timeout_ms: 10_000,
+            reconnect_initial_ms: 100,
+            reconnect_max_ms: 10_000,
+        }
+    }
+}
+
+/// One established connection with its confirm-mode publishing channel.
+#[derive(Clone)]
+struct Link {
+    conn: Arc<Connection>,
+    publish: Arc<Mutex<Channel>>,
+    generation: u64,
+}
+
+struct Inner {
+    cfg: AmqpConfig,
+    node: String,
+    link: watch::Sender<Option<Link>>,
+    connects: AtomicU64,
+}
+
+/// The RabbitMQ bus. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct AmqpBus {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AmqpBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmqpBus")
+            .field("node", &self.inner.node)
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+fn broker(e: impl std::fmt::Display) -> BusError {
+    BusError::Broker(e.to_string())
+}
+
+fn long(s: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(s.as_bytes().to_vec()))
+}
+
+fn header_str(headers: &FieldTable, key: &str) -> Option<String> {
+    headers
+        .inner()
+        .get(&ShortString::from(key))
+        .and_then(|v| match v {
+            AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+            AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
+            _ => None,
+        })
+}
+
+fn header_u64(headers: &FieldTable, key: &str) -> Option<u64> {
+    headers
+        .inner()
+        .get(&ShortString::from(key))
+        .and_then(|v| match v {
+            AMQPValue::LongLongInt(n) => u64::try_from(*n).ok(),
+            AMQPValue::LongInt(n) => u64::try_from(*n).ok(),
+            AMQPValue::LongUInt(n) => Some(u64::from(*n)),
+            AMQPValue::ShortInt(n) => u64::try_from(*n).ok(),
+            AMQPValue::ShortUInt(n) => Some(u64::from(*n)),
+            AMQPValue::ShortShortInt(n) => u64::try_from(*n).ok(),
+            AMQPValue::ShortShortUInt(n) => Some(u64::from(*n)),
+            _ => None,
+        })
+}
+
+impl AmqpBus {
+    /// A bus for node `node`; nothing is connected until [`AmqpBus::run_link`] runs.
+    pub fn new(cfg: AmqpConfig, node: &str) -> Self {
+        let (link, _) = watch::channel(None);
+        Self {
+            inner: Arc::new(Inner {
+                cfg,
+                node: node.to_owned(),
+                link,
+                connects: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AmqpConfig {
+        &self.inner.cfg
+    }
+
+    /// Whether a connection is established (and the topology declared).
+    pub fn is_connected(&self) -> bool {
+        self.inner
+            .link
+            .borrow()
+            .as_ref()
+            .is_some_and(|l| l.conn.status().connected())
+    }
+
+    /// How many times a connection was established since start.
+    pub fn connects(&self) -> u64 {
+        self.inner.connects.load(Ordering::Relaxed)
+    }
+
+    async fn declare(&self, ch: &Channel) -> Result<(), lapin::Error> {
+        ch.exchange_declare(
+            EXCHANGE.into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+        ch.exchange_declare(
+            DLX.into(),
+            ExchangeKind::Direct,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+        for (service, patterns) in TOPOLOGY {
+            let mut dlq_args = FieldTable::default();
+            dlq_args.insert("x-queue-type".into(), long("quorum"));
+            ch.queue_declare(
+                dlq_name(service).as_str().into(),
+                QueueDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                dlq_args,
+            )
+            .await?;
+            ch.queue_bind(
+                dlq_name(service).as_str().into(),
+                DLX.into(),
+                (*service).into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+            let mut args = FieldTable::default();
+            args.insert("x-queue-type".into(), long("quorum"));
+            args.insert("x-dead-letter-exchange".into(), long(DLX));
+            args.insert("x-dead-letter-routing-key".into(), long(service));
+            args.insert(
+                "x-delivery-limit".into(),
+                AMQPValue::LongInt(
+                    i32::try_from(self.inner.cfg.max_deliveries.saturating_add(1))
+                        .unwrap_or(i32::MAX),
+                ),
+            );
+            ch.queue_declare(
+                queue_name(service).as_str().into(),
+                QueueDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                args,
+            )
+            .await?;
+            for p in *patterns {
+                ch.queue_bind(
+                    queue_name(service).as_str().into(),
+                    EXCHANGE.into(),
+                    (*p).into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn connect_once(&self) -> Result<Link, lapin::Error> {
+        let conn =
+            Connection::connect(&self.inner.cfg.url, ConnectionProperties::default()).await?;
+        let ch = conn.create_channel().await?;
+        self.declare(&ch).await?;
+        ch.confirm_select(ConfirmSelectOptions::default()).await?;
+        let generation = self.inner.connects.fetch_add(1, Ordering::Relaxed) + 1;
+        Ok(Link {
+            conn: Arc::new(conn),
+            publish: Arc::new(Mutex::new(ch)),
+            generation,
+        })
+    }
+
+    /// Keeps a connection up until the task is dropped: connects with exponential backoff
+    /// (see module docs), publishes the link, waits for it to fail, starts over. Never returns.
+    pub async fn run_link(&self) {
+        use backon::{BackoffBuilder, ExponentialBuilder};
+        let builder = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(
+                self.inner.cfg.reconnect_initial_ms.max(1),
+            ))
+            .with_max_delay(Duration::from_millis(
+                self.inner
+                    .cfg
+                    .reconnect_max_ms
+                    .max(self.inner.cfg.reconnect_initial_ms.max(1)),
+            ))
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times();
+        loop {
+            let mut delays = builder.build();
+            let link = loop {
+                match self.connect_once().await {
+                    Ok(l) => break l,
+                    Err(e) => {
+                        let wait = delays
+                            .next()
+                            .unwrap_or(Duration::from_millis(self.inner.cfg.reconnect_max_ms));
+                        tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "RabbitMQ unreachable");
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+            };
+            tracing::info!(
+                generation = link.generation,
+                "RabbitMQ connected, topology declared"
+            );
+            let conn = link.conn.clone();
+            self.inner.link.send_replace(Some(link));
+            let mut events = conn.events_listener();
+            loop {
+                tokio::select! {
+                    ev = events.next() => match ev {
+                        Some(lapin::Event::Error(e)) => {
+                            tracing::warn!(error = %e, "RabbitMQ connection lost");
+                            break;
+                        }
+                        Some(_) => {}
+                        None => break,
+                    },
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {
+                        if !conn.status().connected() {
+                            tracing::warn!("RabbitMQ connection closed");
+                            break;
+                        }
+                    }
+                }
+            }
+            self.inner.link.send_replace(None);
+        }
+    }
+
+    fn current(&self) -> Result<Link, BusError> {
+        self.inner
+            .link
+            .borrow()
+            .clone()
+            .filter(|l| l.conn.status().connected())
+            .ok_or_else(|| BusError::Unavailable("not connected to RabbitMQ".to_owned()))
+    }
+
+    fn properties(&self, e: &Envelope) -> BasicProperties {
+        let mut headers = FieldTable::default();
+        if let Some(tp) = &e.traceparent {
+            headers.insert("traceparent".into(), long(tp));
+        }
+        headers.insert("x-rampart-source".into(), long(&e.source_node));
+        BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into())
+            .with_message_id(e.event_id.to_string().as_str().into())
+            .with_correlation_id(e.correlation_id.to_string().as_str().into())
+            .with_type(e.event_type.as_str().into())
+            .with_app_id(self.inner.node.as_str().into())
+            .with_headers(headers)
+    }
+
+    /// Publishes `events` in order and waits for every publisher confirm; `Ok` only when the
+    /// broker confirmed them all.
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`] without a connection, [`BusError::Broker`] on a channel error,
+    /// a negative confirm or a confirm timeout (the caller publishes again later: consumers
+    /// deduplicate by event id).
+    pub async fn publish_batch(&self, events: &[Envelope]) -> Result<(), PublishError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let none = |error| PublishError {
+            published: 0,
+            error,
+        };
+        let link = self.current().map_err(none)?;
+        let ch = link.publish.lock().await;
+        let mut confirms = Vec::with_capacity(events.len());
+        for e in events {
+            super::envelope::validate_event_type(&e.event_type).map_err(none)?;
+            let payload =
+                serde_json::to_vec(e).map_err(|err| none(BusError::Body(err.to_string())))?;
+            let confirm = ch
+                .basic_publish(
+                    EXCHANGE.into(),
+                    e.event_type.as_str().into(),
+                    BasicPublishOptions::default(),
+                    &payload,
+                    self.properties(e),
+                )
+                .await
+                .map_err(|e| none(broker(e)))?;
+            confirms.push(confirm);
+        }
+        let timeout = Duration::from_millis(self.inner.cfg.confirm_timeout_ms.max(1));
+        for (i, c) in confirms.into_iter().enumerate() {
+            let at = |error| PublishError {
+                published: i,
+                error,
+            };
+            let confirmation = tokio::time::timeout(timeout, c)
+                .await
+                .map_err(|_| at(BusError::Broker("publisher confirm timed out".to_owned())))?
+                .map_err(|e| at(broker(e)))?;
+            if confirmation.is_nack() {
+                return Err(at(BusError::Broker(
+                    "the broker refused a message (nack)".to_owned(),
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// A consumer of `service`'s queue (which [`TOPOLOGY`] must name).
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`] if `service` has no queue in the topology.
+    pub fn subscribe(&self, service: &str) -> Result<AmqpSubscription, BusError> {
+        if !TOPOLOGY.iter().any(|(s, _)| *s == service) {
+            return Err(BusError::Unavailable(format!(
+                "no queue for service `{service}` in the topology"
+            )));
+        }
+        Ok(AmqpSubscription {
+            bus: self.clone(),
+            service: service.to_owned(),
+            state: Arc::new(Mutex::new(None)),
+        })
+    }
+}
+
+struct ConsumerState {
+    generation: u64,
+    _channel: Channel,
+    consumer: lapin::Consumer,
+}
+
+/// A consumer of one service's queue; clones share one AMQP consumer.
+#[derive(Clone)]
+pub struct AmqpSubscription {
+    bus: AmqpBus,
+    service: String,
+    state: Arc<Mutex<Option<ConsumerState>>>,
+}
+
+impl std::fmt::Debug for AmqpSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmqpSubscription")
+            .field("service", &self.service)
+            .finish()
+    }
+}
+
+impl AmqpSubscription {
+    async fn open(&self, link: &Link) -> Result<ConsumerState, lapin::Error> {
+        let ch = link.conn.create_channel().await?;
+        ch.basic_qos(
+            self.bus.inner.cfg.prefetch.max(1),
+            BasicQosOptions::default(),
+        )
+        .await?;
+        let tag = format!(
+            "{}-{}-{}",
+            self.bus.inner.node,
+            self.service,
+            uuid::Uuid::new_v4().simple()
+        );
+        let consumer = ch
+            .basic_consume(
+                queue_name(&self.service).as_str().into(),
+                tag.as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        Ok(ConsumerState {
+            generation: link.generation,
+            _channel: ch,
+            consumer,
+        })
+    }
+
+    /// Waits for the next delivery (re-opening the consumer after a reconnection), then takes up
+    /// to `max - 1` more that have already arrived.
+    pub async fn next_batch(&self, max: usize) -> Vec<AmqpDelivery> {
+        let mut rx = self.bus.inner.link.subscribe();
+        let mut state = self.state.lock().await;
+        loop {
+            let link = rx.borrow_and_update().clone();
+            let Some(link) = link else {
+                *state = None;
+                if rx.changed().await.is_err() {
+                    return Vec::new();
+                }
+                continue;
+            };
+            if state
+                .as_ref()
+                .is_none_or(|s| s.generation != link.generation)
+            {
+                match self.open(&link).await {
+                    Ok(s) => *state = Some(s),
+                    Err(e) => {
+                        tracing::warn!(service = %self.service, error = %e, "opening the consumer");
+                        *state = None;
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                }
+            }
+            let Some(s) = state.as_mut() else { continue };
+            let first = tokio::select! {
+                d = s.consumer.next() => d,
+                changed = rx.changed() => {
+                    if changed.is_err() { return Vec::new(); }
+                    continue;
+                }
+            };
+            match first {
+                Some(Ok(d)) => {
+                    let mut out = vec![AmqpDelivery::new(d)];
+                    while out.len() < max.max(1) {
+                        match futures::FutureExt::now_or_never(s.consumer.next()) {
+                            Some(Some(Ok(d))) => out.push(AmqpDelivery::new(d)),
+                            _ => break,
+                        }
+                    }
+                    return out;
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(service = %self.service, error = %e, "consumer failed; re-opening");
+                    *state = None;
+                }
+                None => {
+                    *state = None;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+/// One AMQP delivery with its decoded envelope (or why it does not decode).
+pub struct AmqpDelivery {
+    delivery: lapin::message::Delivery,
+    envelope: Result<Envelope, String>,
+    count: u32,
+}
+
+impl std::fmt::Debug for AmqpDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmqpDelivery")
+            .field("tag", &self.delivery.delivery_tag)
+            .field("count", &self.count)
+            .finish()
+    }
+}
+
+impl AmqpDelivery {
+    fn new(delivery: lapin::message::Delivery) -> Self {
+        let envelope = serde_json::from_slice::<Envelope>(&delivery.data)
+            .map_err(|e| format!("not an envelope: {e}"));
+        let previous = delivery
+            .properties
+            .headers()
+            .as_ref()
+            .and_then(|h| header_u64(h, "x-delivery-count"))
+            .unwrap_or(0);
+        Self {
+            delivery,
+            envelope,
+            count: u32::try_from(previous.saturating_add(1)).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The decoded envelope, or why the message is not one.
+    pub fn envelope(&self) -> Result<&Envelope, &str> {
+        self.envelope.as_ref().map_err(String::as_str)
+    }
+
+    /// Which delivery this is (1 = first), from the quorum queue's `x-delivery-count`.
+    pub fn delivery_count(&self) -> u32 {
+        self.count
+    }
+
+    /// The `traceparent` header, if any.
+    pub fn traceparent(&self) -> Option<String> {
+        self.delivery
+            .properties
+            .headers()
+            .as_ref()
+            .and_then(|h| header_str(h, "traceparent"))
+    }
+
+    /// Acknowledges (the effect is committed). Errors (a closed channel) are logged: the broker
+    /// then redelivers, and the handler's idempotency absorbs it.
+    pub async fn ack(self) {
+        if let Err(e) = self.delivery.acker.ack(BasicAckOptions::default()).await {
+            tracing::warn!(error = %e, "ack failed; the message will be redelivered");
+        }
+    }
+
+    /// Negative acknowledgement: `requeue` puts it back for another delivery; otherwise the
+    /// broker dead-letters it to the service's dead-letter queue.
+    pub async fn nack(self, requeue: bool) {
+        if let Err(e) = self
+            .delivery
+            .acker
+            .nack(BasicNackOptions {
+                requeue,
+                ..Default::default()
+            })
+            .await
+        {
+            tracing::warn!(error = %e, "nack failed; the message will be redelivered");
+        }
+    }
+}
