@@ -24,6 +24,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Prints the effective configuration (file + environment + flags) as TOML and exits.
     Config(ServeArgs),
+    /// Uploads an inventory (SBOM, scan, CSV) to a running node and waits for the import job.
+    Import(crate::client::ImportArgs),
+    /// Uploads a threat-intelligence feed (KEV, OSV, NVD) to a running node and waits for it.
+    Intel(crate::client::IntelArgs),
+    /// Prints a page of a running node's risk register (JSON).
+    Risks(crate::client::RisksArgs),
 }
 
 /// Flags that override the configuration.

@@ -8,6 +8,9 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(code) = client_command(&cli.command) {
+        std::process::exit(code);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("RAMPART_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
@@ -20,12 +23,45 @@ fn main() -> anyhow::Result<()> {
             print!("{}", toml_string(&cfg.redacted())?);
             Ok(())
         }
+        Command::Import(_) | Command::Intel(_) | Command::Risks(_) => Ok(()),
         Command::Serve(args) => {
             args.apply(&mut cfg);
             tracing::info!(config = %serde_json::to_string(&cfg.redacted()).unwrap_or_default(), "effective configuration");
             actix_web::rt::System::new().block_on(rampart::node::serve(cfg))
         }
     }
+}
+
+/// Runs a client subcommand (`import`, `intel`, `risks`); `None` for the others. Prints the
+/// result as JSON on stdout, or the failure on stderr; returns the exit code.
+fn client_command(cmd: &Command) -> Option<i32> {
+    use rampart::client;
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return Some(2);
+        }
+    };
+    let result = match cmd {
+        Command::Import(a) => rt.block_on(client::import(a)),
+        Command::Intel(a) => rt.block_on(client::intel(a)),
+        Command::Risks(a) => rt.block_on(client::risks(a)),
+        _ => return None,
+    };
+    Some(match result {
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            0
+        }
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            i32::from(f.code)
+        }
+    })
 }
 
 fn toml_string(cfg: &Config) -> anyhow::Result<String> {

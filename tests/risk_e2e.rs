@@ -166,13 +166,19 @@ async fn suite(node: &NodeProc) {
     }
 
     // The real SBOMs: keycloak through the CLI (`rampart import`), the others over HTTP.
-    let cli_job = run_job(
-        node,
-        "/assets/import?format=cyclonedx",
-        "application/json",
-        read("sbom/keycloak-10.0.2.cdx.json"),
-    )
-    .await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["import", "--server", &node.base, "--format", "cyclonedx"])
+        .arg(data("sbom/keycloak-10.0.2.cdx.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rampart import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli_job: Value =
+        serde_json::from_slice(&out.stdout).expect("rampart import prints the job");
+    assert_eq!(cli_job["state"], "succeeded", "{cli_job}");
     assert_eq!(cli_job["result"]["discovered"], 1, "{cli_job}");
     for sbom in ["dropwizard-1.3.15.cdx.json", "proton-bridge-1.8.0.cdx.json"] {
         let job = run_job(
@@ -247,6 +253,34 @@ async fn suite(node: &NodeProc) {
     );
     let kev_only = all_findings(node, &format!("&asset={kc_key}&kev_only=true")).await;
     assert!(!kev_only.is_empty() && kev_only.iter().all(|f| f["kev"] == true));
+    // The same through `rampart risks`.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args([
+            "risks",
+            "--server",
+            &node.base,
+            "--kev-only",
+            "--per-page",
+            "1000",
+        ])
+        .args(["--asset", &keycloak.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(page["total"].as_u64(), Some(kev_only.len() as u64));
+    // A client error is exit code 2 with the problem's detail on stderr.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["import", "--server", &node.base, "--format", "spdx"])
+        .arg(data("sbom/keycloak-10.0.2.cdx.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("422"));
     let high = all_findings(node, "&min_score=20").await;
     assert!(high.iter().all(|f| f["score"].as_u64().unwrap() >= 20));
 

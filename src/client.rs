@@ -1,0 +1,382 @@
+//! Client subcommands: feed a running node from a shell (`rampart import`, `rampart intel`) and
+//! read its risk register (`rampart risks`). They speak the node's HTTP API: upload the file,
+//! get `202 Accepted` with a job id, poll `GET /api/v1/jobs/{id}` until the job has succeeded
+//! or failed, print the job as JSON.
+//!
+//! Exit codes: 0 done (job succeeded, or accepted with `--no-wait`), 1 the job failed or did not
+//! finish in time, 2 the request failed (unreachable node, 4xx/5xx answer, unreadable file).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Inventory formats of `rampart import`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    /// CycloneDX JSON.
+    Cyclonedx,
+    /// SPDX JSON.
+    Spdx,
+    /// nmap XML.
+    Nmap,
+    /// CSV.
+    Csv,
+}
+
+impl ImportFormat {
+    /// Query value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cyclonedx => "cyclonedx",
+            Self::Spdx => "spdx",
+            Self::Nmap => "nmap",
+            Self::Csv => "csv",
+        }
+    }
+
+    /// Content type sent.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Cyclonedx | Self::Spdx => "application/json",
+            Self::Nmap => "application/xml",
+            Self::Csv => "text/csv",
+        }
+    }
+}
+
+/// Feed kinds of `rampart intel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FeedKind {
+    /// CISA Known Exploited Vulnerabilities JSON.
+    Kev,
+    /// OSV JSON (record or array) or an ecosystem's `all.zip`.
+    Osv,
+    /// NVD CVE API 2.0 JSON.
+    Nvd,
+}
+
+impl FeedKind {
+    /// Path segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Kev => "kev",
+            Self::Osv => "osv",
+            Self::Nvd => "nvd",
+        }
+    }
+}
+
+/// Content type of a feed file: `application/zip` for `*.zip`, else JSON.
+pub fn feed_content_type(file: &Path) -> &'static str {
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    {
+        "application/zip"
+    } else {
+        "application/json"
+    }
+}
+
+/// Flags shared by the job-submitting commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobArgs {
+    /// The node's base URL, e.g. `http://127.0.0.1:8080`.
+    #[arg(long)]
+    pub server: String,
+    /// Return once the job is accepted instead of waiting for it.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Longest wait for the job, seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout_s: u64,
+}
+
+/// `rampart import`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportArgs {
+    /// Server and waiting.
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// Inventory format.
+    #[arg(long, value_enum)]
+    pub format: ImportFormat,
+    /// The inventory file.
+    pub file: PathBuf,
+}
+
+/// `rampart intel`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IntelArgs {
+    /// Server and waiting.
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// Feed kind.
+    #[arg(long, value_enum)]
+    pub kind: FeedKind,
+    /// The feed file (`.zip` for an OSV dump).
+    pub file: PathBuf,
+}
+
+/// `rampart risks`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RisksArgs {
+    /// The node's base URL.
+    #[arg(long)]
+    pub server: String,
+    /// Only findings with at least this score (1..=25).
+    #[arg(long)]
+    pub min_score: Option<u8>,
+    /// Only this level (very_low .. very_high).
+    #[arg(long)]
+    pub level: Option<String>,
+    /// Only this asset (id or key).
+    #[arg(long)]
+    pub asset: Option<String>,
+    /// Only KEV-listed findings.
+    #[arg(long)]
+    pub kev_only: bool,
+    /// Page from 1.
+    #[arg(long, default_value_t = 1)]
+    pub page: u64,
+    /// Findings per page (1..=1000).
+    #[arg(long, default_value_t = 50)]
+    pub per_page: u64,
+}
+
+/// `base` without trailing slashes, joined with `path` (which starts with `/`).
+pub fn join(base: &str, path: &str) -> String {
+    format!("{}{path}", base.trim_end_matches('/'))
+}
+
+/// Query string of `rampart risks`.
+pub fn risks_query(a: &RisksArgs) -> Vec<(&'static str, String)> {
+    let mut q = vec![
+        ("page", a.page.to_string()),
+        ("per_page", a.per_page.to_string()),
+    ];
+    if let Some(s) = a.min_score {
+        q.push(("min_score", s.to_string()));
+    }
+    if let Some(l) = &a.level {
+        q.push(("level", l.clone()));
+    }
+    if let Some(x) = &a.asset {
+        q.push(("asset", x.clone()));
+    }
+    if a.kev_only {
+        q.push(("kev_only", "true".to_owned()));
+    }
+    q
+}
+
+/// What went wrong, with the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    /// 1 or 2 (module docs).
+    pub code: u8,
+    /// The message printed on stderr.
+    pub message: String,
+}
+
+fn request_failed(message: String) -> Failure {
+    Failure { code: 2, message }
+}
+
+async fn answer(resp: reqwest::Response, url: &str) -> Result<Value, Failure> {
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(body);
+    }
+    let title = body["title"].as_str().unwrap_or("error");
+    let detail = body["detail"].as_str().unwrap_or("");
+    Err(request_failed(format!(
+        "{} {title}: {detail} ({url})",
+        status.as_u16()
+    )))
+}
+
+fn client() -> Result<reqwest::Client, Failure> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| request_failed(format!("building the HTTP client: {e}")))
+}
+
+async fn submit(
+    args: &JobArgs,
+    path: &str,
+    file: &Path,
+    content_type: &str,
+) -> Result<Value, Failure> {
+    let body = std::fs::read(file)
+        .map_err(|e| request_failed(format!("reading {}: {e}", file.display())))?;
+    let http = client()?;
+    let url = join(&args.server, path);
+    let resp = http
+        .post(&url)
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| request_failed(format!("cannot reach {url}: {e}")))?;
+    let accepted = answer(resp, &url).await?;
+    if args.no_wait {
+        return Ok(accepted);
+    }
+    let Some(id) = accepted["job_id"].as_str() else {
+        return Err(request_failed(format!(
+            "no job id in the answer: {accepted}"
+        )));
+    };
+    let job_url = join(&args.server, &format!("/api/v1/jobs/{id}"));
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    loop {
+        let resp = http
+            .get(&job_url)
+            .send()
+            .await
+            .map_err(|e| request_failed(format!("cannot reach {job_url}: {e}")))?;
+        let job = answer(resp, &job_url).await?;
+        match job["state"].as_str() {
+            Some("succeeded") => return Ok(job),
+            Some("failed") => {
+                return Err(Failure {
+                    code: 1,
+                    message: serde_json::to_string_pretty(&job).unwrap_or_default(),
+                });
+            }
+            _ if Instant::now() >= deadline => {
+                return Err(Failure {
+                    code: 1,
+                    message: format!("job {id} unfinished after {} s: {job}", args.timeout_s),
+                });
+            }
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+/// Runs `rampart import`: the finished (or accepted) job.
+///
+/// # Errors
+/// [`Failure`] (module docs).
+pub async fn import(a: &ImportArgs) -> Result<Value, Failure> {
+    let path = format!("/api/v1/assets/import?format={}", a.format.as_str());
+    submit(&a.job, &path, &a.file, a.format.content_type()).await
+}
+
+/// Runs `rampart intel`: the finished (or accepted) job.
+///
+/// # Errors
+/// [`Failure`] (module docs).
+pub async fn intel(a: &IntelArgs) -> Result<Value, Failure> {
+    let path = format!("/api/v1/threat-intel/{}", a.kind.as_str());
+    submit(&a.job, &path, &a.file, feed_content_type(&a.file)).await
+}
+
+/// Runs `rampart risks`: one page of the register.
+///
+/// # Errors
+/// [`Failure`] (module docs).
+pub async fn risks(a: &RisksArgs) -> Result<Value, Failure> {
+    let url = join(&a.server, "/api/v1/risks");
+    let resp = client()?
+        .get(&url)
+        .query(&risks_query(a))
+        .send()
+        .await
+        .map_err(|e| request_failed(format!("cannot reach {url}: {e}")))?;
+    answer(resp, &url).await
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    #[test]
+    fn urls_join_whatever_the_trailing_slash() {
+        assert_eq!(
+            join("http://h:1/", "/api/v1/risks"),
+            "http://h:1/api/v1/risks"
+        );
+        assert_eq!(
+            join("http://h:1", "/api/v1/risks"),
+            "http://h:1/api/v1/risks"
+        );
+    }
+
+    #[test]
+    fn content_types_follow_format_and_file_name() {
+        assert_eq!(ImportFormat::Nmap.content_type(), "application/xml");
+        assert_eq!(ImportFormat::Csv.content_type(), "text/csv");
+        assert_eq!(ImportFormat::Spdx.content_type(), "application/json");
+        assert_eq!(
+            feed_content_type(Path::new("Go/all.zip")),
+            "application/zip"
+        );
+        assert_eq!(feed_content_type(Path::new("kev.json")), "application/json");
+    }
+
+    #[test]
+    fn subcommands_parse() {
+        let cli = Cli::try_parse_from([
+            "rampart",
+            "import",
+            "--server",
+            "http://x",
+            "--format",
+            "cyclonedx",
+            "bom.json",
+        ])
+        .unwrap();
+        let Command::Import(a) = cli.command else {
+            panic!("import")
+        };
+        assert_eq!(a.format, ImportFormat::Cyclonedx);
+        assert!(!a.job.no_wait);
+        let cli = Cli::try_parse_from([
+            "rampart",
+            "intel",
+            "--server",
+            "http://x",
+            "--kind",
+            "osv",
+            "--no-wait",
+            "all.zip",
+        ])
+        .unwrap();
+        let Command::Intel(a) = cli.command else {
+            panic!("intel")
+        };
+        assert_eq!(a.kind, FeedKind::Osv);
+        assert!(a.job.no_wait);
+        let cli = Cli::try_parse_from([
+            "rampart",
+            "risks",
+            "--server",
+            "http://x",
+            "--min-score",
+            "15",
+            "--kev-only",
+        ])
+        .unwrap();
+        let Command::Risks(a) = cli.command else {
+            panic!("risks")
+        };
+        let q = risks_query(&a);
+        assert!(q.contains(&("min_score", "15".to_owned())));
+        assert!(q.contains(&("kev_only", "true".to_owned())));
+        assert!(
+            Cli::try_parse_from([
+                "rampart", "import", "--server", "x", "--format", "excel", "f"
+            ])
+            .is_err()
+        );
+    }
+}
