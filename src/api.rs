@@ -33,7 +33,7 @@ use rampart_actors::risk::FeedError;
 use rampart_actors::risk::feeds::{kev, nvd, osv};
 use rampart_actors::services::asset::{AssetManagement, Fault, StoreInventory};
 use rampart_actors::services::jobs::run as run_job;
-use rampart_actors::services::risk::{CurrentRisk, IngestFeed, RiskAnalysis};
+use rampart_actors::services::risk::{CurrentRisk, IngestFeed, RiskAnalysis, SetPoison};
 use rampart_supervisors::Addr;
 use rampart_supervisors::resilience::{CallError, ResiliencePolicy};
 use serde::{Deserialize, Serialize};
@@ -657,6 +657,36 @@ async fn replay_dead_letter(
     }
 }
 
+/// Body of the poison fault.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PoisonBody {
+    /// Asset key whose events RiskAnalysis fails (transiently) from now on; `null` clears it.
+    pub asset_key: Option<String>,
+}
+
+/// Fault injection (config `demo.fault_injection`): makes this node's RiskAnalysis fail every
+/// event of one asset until cleared, to exercise redelivery, dead-lettering and replay.
+#[utoipa::path(post, path = "/api/v1/demo/faults/poison", request_body = PoisonBody, responses((status = 200, body = Object), (status = 404, description = "Fault injection is off", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
+async fn poison(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    body: web::Json<PoisonBody>,
+) -> Result<HttpResponse, Problem> {
+    if !state.fault_injection {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            "fault injection is off (config demo.fault_injection)",
+            &req,
+        ));
+    }
+    let addr = service_addr(&state.risk, "risk", &req)?;
+    let key = body.into_inner().asset_key;
+    addr.ask(SetPoison(key.clone()))
+        .await
+        .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), &req))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "poisoned": key })))
+}
+
 /// Adds the service routes to the `/api/v1` scope.
 pub fn routes(scope: Scope) -> Scope {
     scope
@@ -668,6 +698,7 @@ pub fn routes(scope: Scope) -> Scope {
         .route("/threat-intel/{kind}", web::post().to(threat_intel))
         .route("/risks", web::get().to(risks))
         .route("/dead-letters", web::get().to(list_dead_letters))
+        .route("/demo/faults/poison", web::post().to(poison))
         .route(
             "/dead-letters/{service}/{event_id}/replay",
             web::post().to(replay_dead_letter),

@@ -45,6 +45,9 @@ pub struct BusConfig {
     /// RabbitMQ URL (`amqp://USER:PASS@HOST:5672/%2f`); empty: the in-process bus. Also
     /// `--amqp-url` or `RAMPART_AMQP_URL`.
     pub amqp_url: String,
+    /// Prefix of the exchanges and queues (default `rampart`): deployments sharing a broker use
+    /// different ones.
+    pub namespace: String,
     /// Unacknowledged deliveries per consumer (`basic.qos` prefetch). Default 64.
     pub prefetch: u16,
     /// Deliveries of one event before its consumer dead-letters it. Default 5.
@@ -62,6 +65,7 @@ impl Default for BusConfig {
         let a = rampart_actors::bus::amqp::AmqpConfig::default();
         Self {
             amqp_url: String::new(),
+            namespace: a.namespace,
             prefetch: a.prefetch,
             max_deliveries: a.max_deliveries,
             confirm_timeout_ms: a.confirm_timeout_ms,
@@ -76,6 +80,7 @@ impl BusConfig {
     pub fn amqp(&self) -> Option<rampart_actors::bus::amqp::AmqpConfig> {
         (!self.amqp_url.trim().is_empty()).then(|| rampart_actors::bus::amqp::AmqpConfig {
             url: self.amqp_url.trim().to_owned(),
+            namespace: self.namespace.clone(),
             prefetch: self.prefetch,
             max_deliveries: self.max_deliveries,
             confirm_timeout_ms: self.confirm_timeout_ms,

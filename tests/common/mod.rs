@@ -48,6 +48,11 @@ pub fn free_port() -> u16 {
 /// Starts a node with `envs` (database: a fresh SQLite file unless `RAMPART_DATABASE__URL` is
 /// among `envs`) and waits until `/readyz` answers 200.
 pub async fn start_node(envs: &[(&str, &str)]) -> NodeProc {
+    start_node_args("test-node", &[], envs).await
+}
+
+/// [`start_node`] with a node id and extra `serve` arguments (`--services`, `--amqp-url`).
+pub async fn start_node_args(node_id: &str, args: &[&str], envs: &[(&str, &str)]) -> NodeProc {
     let port = free_port();
     let data_dir = std::env::temp_dir().join(format!("rampart-e2e-{}-{port}", std::process::id()));
     let db = format!("sqlite://{}/rampart.sqlite", data_dir.display());
@@ -56,7 +61,8 @@ pub async fn start_node(envs: &[(&str, &str)]) -> NodeProc {
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
         .arg("--node-id")
-        .arg("test-node")
+        .arg(node_id)
+        .args(args)
         .env("RAMPART_LOG", "warn")
         // Injected panics print their message, not a backtrace.
         .env("RUST_BACKTRACE", "0")

@@ -1,11 +1,12 @@
 //! The RabbitMQ transport of the bus (lapin), chosen with `--amqp-url` / `RAMPART_AMQP_URL`.
 //!
 //! # Topology (declared idempotently at every (re)connection, by every node)
-//! - `rampart.events`: a durable **topic exchange**; routing key = event type.
-//! - per service `S` of [`TOPOLOGY`]: a durable **quorum queue** `rampart.S`, bound to the event
-//!   types `S` consumes, with `x-dead-letter-exchange = rampart.dlx` and
-//!   `x-dead-letter-routing-key = S`; `rampart.dlx` (direct, durable) routes to the **dead-letter
-//!   queue** `rampart.S.dlq` (quorum). Every node declares every service's queue, whatever its
+//! Names start with the namespace `NS` (default `rampart`, [`AmqpConfig::namespace`]).
+//! - `NS.events`: a durable **topic exchange**; routing key = event type.
+//! - per service `S` of [`TOPOLOGY`]: a durable **quorum queue** `NS.S`, bound to the event
+//!   types `S` consumes, with `x-dead-letter-exchange = NS.dlx` and
+//!   `x-dead-letter-routing-key = S`; `NS.dlx` (direct, durable) routes to the **dead-letter
+//!   queue** `NS.S.dlq` (quorum). Every node declares every service's queue, whatever its
 //!   roles, so an event published before any consumer of it started is kept, not dropped.
 //!
 //! # Publishing
@@ -42,23 +43,31 @@ use tokio::sync::{Mutex, watch};
 use super::any::PublishError;
 use super::envelope::{BusError, Envelope};
 
-/// Name of the domain-event exchange.
-pub const EXCHANGE: &str = "rampart.events";
-/// Name of the dead-letter exchange.
-pub const DLX: &str = "rampart.dlx";
+/// Default namespace: the prefix of every exchange and queue name.
+pub const DEFAULT_NAMESPACE: &str = "rampart";
 
 /// The services and the event types (topic patterns) each consumes: the static topology every
 /// node declares.
 pub const TOPOLOGY: &[(&str, &[&str])] = &[("risk", &["asset.*"])];
 
-/// The queue of a service.
-pub fn queue_name(service: &str) -> String {
-    format!("rampart.{service}")
+/// The domain-event exchange of namespace `ns`: `<ns>.events`.
+pub fn exchange_name(ns: &str) -> String {
+    format!("{ns}.events")
 }
 
-/// The dead-letter queue of a service.
-pub fn dlq_name(service: &str) -> String {
-    format!("rampart.{service}.dlq")
+/// The dead-letter exchange of namespace `ns`: `<ns>.dlx`.
+pub fn dlx_name(ns: &str) -> String {
+    format!("{ns}.dlx")
+}
+
+/// The queue of a service: `<ns>.<service>`.
+pub fn queue_name(ns: &str, service: &str) -> String {
+    format!("{ns}.{service}")
+}
+
+/// The dead-letter queue of a service: `<ns>.<service>.dlq`.
+pub fn dlq_name(ns: &str, service: &str) -> String {
+    format!("{ns}.{service}.dlq")
 }
 
 /// Settings of the RabbitMQ transport.
@@ -66,6 +75,9 @@ pub fn dlq_name(service: &str) -> String {
 pub struct AmqpConfig {
     /// `amqp://user:pass@host:port/vhost` (vhost `/` written `%2f`).
     pub url: String,
+    /// Prefix of every exchange and queue name (default `rampart`), so that several deployments
+    /// (or test runs) can share one broker.
+    pub namespace: String,
     /// Unacknowledged deliveries a consumer holds at most (`basic.qos` prefetch). Default 64.
     pub prefetch: u16,
     /// Deliveries of one message before the consumer dead-letters it; the quorum queues'
@@ -84,6 +96,7 @@ impl Default for AmqpConfig {
     fn default() -> Self {
         Self {
             url: "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned(),
+            namespace: DEFAULT_NAMESPACE.to_owned(),
             prefetch: 64,
             max_deliveries: 5,
             confirm_timeout_ms: 10_000,
@@ -192,8 +205,10 @@ impl AmqpBus {
     }
 
     async fn declare(&self, ch: &Channel) -> Result<(), lapin::Error> {
+        let ns = self.inner.cfg.namespace.as_str();
+        let (exchange, dlx) = (exchange_name(ns), dlx_name(ns));
         ch.exchange_declare(
-            EXCHANGE.into(),
+            exchange.as_str().into(),
             ExchangeKind::Topic,
             ExchangeDeclareOptions {
                 durable: true,
@@ -203,7 +218,7 @@ impl AmqpBus {
         )
         .await?;
         ch.exchange_declare(
-            DLX.into(),
+            dlx.as_str().into(),
             ExchangeKind::Direct,
             ExchangeDeclareOptions {
                 durable: true,
@@ -216,7 +231,7 @@ impl AmqpBus {
             let mut dlq_args = FieldTable::default();
             dlq_args.insert("x-queue-type".into(), long("quorum"));
             ch.queue_declare(
-                dlq_name(service).as_str().into(),
+                dlq_name(ns, service).as_str().into(),
                 QueueDeclareOptions {
                     durable: true,
                     ..Default::default()
@@ -225,8 +240,8 @@ impl AmqpBus {
             )
             .await?;
             ch.queue_bind(
-                dlq_name(service).as_str().into(),
-                DLX.into(),
+                dlq_name(ns, service).as_str().into(),
+                dlx.as_str().into(),
                 (*service).into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
@@ -234,7 +249,7 @@ impl AmqpBus {
             .await?;
             let mut args = FieldTable::default();
             args.insert("x-queue-type".into(), long("quorum"));
-            args.insert("x-dead-letter-exchange".into(), long(DLX));
+            args.insert("x-dead-letter-exchange".into(), long(&dlx));
             args.insert("x-dead-letter-routing-key".into(), long(service));
             args.insert(
                 "x-delivery-limit".into(),
@@ -244,7 +259,7 @@ impl AmqpBus {
                 ),
             );
             ch.queue_declare(
-                queue_name(service).as_str().into(),
+                queue_name(ns, service).as_str().into(),
                 QueueDeclareOptions {
                     durable: true,
                     ..Default::default()
@@ -254,8 +269,8 @@ impl AmqpBus {
             .await?;
             for p in *patterns {
                 ch.queue_bind(
-                    queue_name(service).as_str().into(),
-                    EXCHANGE.into(),
+                    queue_name(ns, service).as_str().into(),
+                    exchange.as_str().into(),
                     (*p).into(),
                     QueueBindOptions::default(),
                     FieldTable::default(),
@@ -381,6 +396,7 @@ impl AmqpBus {
             error,
         };
         let link = self.current().map_err(none)?;
+        let exchange = exchange_name(&self.inner.cfg.namespace);
         let ch = link.publish.lock().await;
         let mut confirms = Vec::with_capacity(events.len());
         for e in events {
@@ -389,7 +405,7 @@ impl AmqpBus {
                 serde_json::to_vec(e).map_err(|err| none(BusError::Body(err.to_string())))?;
             let confirm = ch
                 .basic_publish(
-                    EXCHANGE.into(),
+                    exchange.as_str().into(),
                     e.event_type.as_str().into(),
                     BasicPublishOptions::default(),
                     &payload,
@@ -474,7 +490,9 @@ impl AmqpSubscription {
         );
         let consumer = ch
             .basic_consume(
-                queue_name(&self.service).as_str().into(),
+                queue_name(&self.bus.inner.cfg.namespace, &self.service)
+                    .as_str()
+                    .into(),
                 tag.as_str().into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
@@ -622,4 +640,27 @@ impl AmqpDelivery {
             tracing::warn!(error = %e, "nack failed; the message will be redelivered");
         }
     }
+}
+
+/// Deletes the exchanges and queues of namespace `namespace` (tests, uninstall). Missing ones are
+/// fine.
+///
+/// # Errors
+/// Connection or channel errors.
+pub async fn delete_namespace(url: &str, namespace: &str) -> Result<(), lapin::Error> {
+    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+    let conn = Connection::connect(url, ConnectionProperties::default()).await?;
+    let ch = conn.create_channel().await?;
+    for (service, _) in TOPOLOGY {
+        for q in [queue_name(namespace, service), dlq_name(namespace, service)] {
+            ch.queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+                .await?;
+        }
+    }
+    for x in [exchange_name(namespace), dlx_name(namespace)] {
+        ch.exchange_delete(x.as_str().into(), ExchangeDeleteOptions::default())
+            .await?;
+    }
+    let _ = conn.close(200, "OK".into()).await;
+    Ok(())
 }

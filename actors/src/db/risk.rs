@@ -87,6 +87,23 @@ pub struct RiskState {
     vulns: Vec<Vulnerability>,
     pos: HashMap<String, usize>,
     kev: HashMap<String, KevEntry>,
+    feed_mark: i64,
+    poison: Option<String>,
+}
+
+/// The newest `risk_feeds` row id (0 when none): a node whose state was loaded at an older mark
+/// reloads before scoring, so replicas of RiskAnalysis see feeds another replica ingested.
+///
+/// # Errors
+/// Database errors.
+pub async fn feed_mark<C: ConnectionTrait>(db: &C) -> Result<i64, sea_orm::DbErr> {
+    let max: Option<Option<i64>> = risk_feed::Entity::find()
+        .select_only()
+        .column_as(risk_feed::Column::Id.max(), "m")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(max.flatten().unwrap_or(0))
 }
 
 impl RiskState {
@@ -95,7 +112,10 @@ impl RiskState {
     /// # Errors
     /// Database errors, [`RiskStoreError::Corrupt`].
     pub async fn load<C: ConnectionTrait>(db: &C) -> Result<Self, RiskStoreError> {
-        let mut state = RiskState::default();
+        let mut state = RiskState {
+            feed_mark: feed_mark(db).await?,
+            ..RiskState::default()
+        };
         for row in risk_vulnerability::Entity::find()
             .order_by_asc(risk_vulnerability::Column::Id)
             .all(db)
@@ -133,6 +153,21 @@ impl RiskState {
                 self.vulns.push(v);
             }
         }
+    }
+
+    /// The feed mark this state was loaded at (see [`feed_mark`]).
+    pub fn feed_mark(&self) -> i64 {
+        self.feed_mark
+    }
+
+    /// Fault injection: events of asset `key` fail (transiently) until cleared with `None`.
+    pub fn set_poison(&mut self, key: Option<String>) {
+        self.poison = key;
+    }
+
+    /// The poisoned asset key, if any.
+    pub fn poison(&self) -> Option<&str> {
+        self.poison.as_deref()
     }
 
     /// Number of vulnerability records held.
@@ -541,6 +576,9 @@ pub enum EventOutcome {
     Ignored,
     /// The event cannot be handled (bad body); it should be dead-lettered, not retried.
     Rejected(String),
+    /// Handling it failed this time (no effect); it should be retried, and dead-lettered after
+    /// the bus's `max_deliveries`.
+    Failed(String),
 }
 
 #[derive(Deserialize)]
@@ -573,6 +611,12 @@ pub async fn apply_asset_events(
         let outcome = match e.event_type.as_str() {
             "asset.discovered" | "asset.changed" => match e.body_as::<AssetEventIn>() {
                 Err(err) => EventOutcome::Rejected(err.to_string()),
+                Ok(body) if state.poison.as_deref() == Some(body.asset.key.as_str()) => {
+                    EventOutcome::Failed(format!(
+                        "injected fault: asset {} is poisoned",
+                        body.asset.key
+                    ))
+                }
                 Ok(_) if !processed::first_time(&tx, SERVICE, e.event_id).await? => {
                     EventOutcome::Duplicate
                 }
@@ -657,7 +701,11 @@ pub async fn ingest(
 ) -> Result<IngestOutcome, RiskStoreError> {
     let result = ingest_inner(db, node, state, feed).await;
     if result.is_err() {
+        let poison = state.poison.take();
         *state = RiskState::load(db.conn()).await?;
+        state.poison = poison;
+    } else {
+        state.feed_mark = feed_mark(db.conn()).await?;
     }
     result
 }

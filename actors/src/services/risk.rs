@@ -40,6 +40,15 @@ impl Message for ApplyAssetEvents {
     type Reply = Result<Vec<EventOutcome>, String>;
 }
 
+/// Fault injection (tests, demos): events of the asset `key` fail transiently until cleared
+/// with `None`.
+#[derive(Debug, Clone)]
+pub struct SetPoison(pub Option<String>);
+
+impl Message for SetPoison {
+    type Reply = ();
+}
+
 /// The current risk of an asset (by key): `None` when RiskAnalysis does not know it.
 #[derive(Debug, Clone)]
 pub struct CurrentRisk {
@@ -152,6 +161,10 @@ async fn consume(
                 for (d, o) in good.into_iter().zip(outcomes) {
                     match o {
                         EventOutcome::Rejected(why) => dead_letter(&db, d, &why).await,
+                        EventOutcome::Failed(why) if d.delivery_count() >= max_deliveries => {
+                            dead_letter(&db, d, &why).await;
+                        }
+                        EventOutcome::Failed(why) => d.nack(true, &why).await,
                         _ => d.ack().await,
                     }
                 }
@@ -218,6 +231,18 @@ impl Handler<ApplyAssetEvents> for RiskAnalysis {
         msg: ApplyAssetEvents,
         _ctx: &mut Context<Self>,
     ) -> Result<Vec<EventOutcome>, String> {
+        // Another replica may have ingested a feed since this state was loaded.
+        let mark = risk::feed_mark(self.db.conn())
+            .await
+            .map_err(|e| e.to_string())?;
+        if mark != self.state.feed_mark() {
+            let poison = self.state.poison().map(str::to_owned);
+            self.state = RiskState::load(self.db.conn())
+                .await
+                .map_err(|e| e.to_string())?;
+            self.state.set_poison(poison);
+            tracing::info!(mark, "risk state reloaded: a feed was ingested elsewhere");
+        }
         risk::apply_asset_events(&self.db, &self.node, &self.state, &msg.0)
             .await
             .map_err(|e| e.to_string())
@@ -233,5 +258,11 @@ impl Handler<CurrentRisk> for RiskAnalysis {
         risk::asset_risk(&self.db, &msg.asset_key)
             .await
             .map_err(|e| e.to_string())
+    }
+}
+
+impl Handler<SetPoison> for RiskAnalysis {
+    async fn handle(&mut self, msg: SetPoison, _ctx: &mut Context<Self>) {
+        self.state.set_poison(msg.0);
     }
 }
