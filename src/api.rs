@@ -33,7 +33,9 @@ use rampart_actors::risk::FeedError;
 use rampart_actors::risk::feeds::{kev, nvd, osv};
 use rampart_actors::services::asset::{AssetManagement, Fault, StoreInventory};
 use rampart_actors::services::jobs::run as run_job;
-use rampart_actors::services::risk::{CurrentRisk, IngestFeed, RiskAnalysis, SetPoison};
+use rampart_actors::services::risk::{
+    CurrentRisk, IngestFeed, RiskAnalysis, SetPoison, remote_current_risk,
+};
 use rampart_supervisors::Addr;
 use rampart_supervisors::resilience::{CallError, ResiliencePolicy};
 use serde::{Deserialize, Serialize};
@@ -484,15 +486,31 @@ async fn asset_risk(
             &req,
         ));
     };
-    let addr = service_addr(&state.risk, "risk", &req)?;
+    // Asked of the local RiskAnalysis when this node runs it, else over RabbitMQ of whichever
+    // node does; either way behind the policy (breaker, retry, cached fallback).
+    let local = state.risk.clone();
+    let remote = match &state.bus {
+        rampart_actors::bus::Bus::Amqp(b) => Some(b.clone()),
+        rampart_actors::bus::Bus::InProcess(_) => None,
+    };
+    if local.is_none() && remote.is_none() {
+        service_addr(&state.risk, "risk", &req)?;
+    }
+    // The RPC's own wait: the policy's time limiter bounds the call anyway.
+    let timeout = state.risk_policy.time_limiter().timeout_duration();
     let served = state
         .risk_policy
         .call_with_fallback(key.clone(), || {
-            let (addr, key) = (addr.clone(), key.clone());
+            let (local, remote, key) = (local.clone(), remote.clone(), key.clone());
             async move {
-                addr.ask(CurrentRisk { asset_key: key })
-                    .await
-                    .map_err(|e| e.to_string())?
+                match (local, remote) {
+                    (Some(addr), _) => addr
+                        .ask(CurrentRisk { asset_key: key })
+                        .await
+                        .map_err(|e| e.to_string())?,
+                    (None, Some(bus)) => remote_current_risk(&bus, &key, timeout).await,
+                    (None, None) => Err("no risk service reachable".to_owned()),
+                }
             }
         })
         .await

@@ -204,7 +204,8 @@ async fn an_import_on_node_a_is_scored_on_the_risk_nodes() {
         handled += m
             .lines()
             .filter(|l| {
-                l.starts_with("rampart_actor_handler_duration_seconds_count") && l.contains("risk-analysis")
+                l.starts_with("rampart_actor_handler_duration_seconds_count")
+                    && l.contains("risk-analysis")
             })
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum::<f64>();
@@ -387,5 +388,113 @@ async fn a_poison_event_is_dead_lettered_then_replayed_once_fixed() {
     .await;
     assert_eq!(status, 404);
     drop(node);
+    c.drop_all().await;
+}
+
+fn transitions(metrics: &str, to: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("rampart_circuit_breaker_transitions_total")
+                && l.contains("breaker=\"risk-query\"")
+                && l.contains(&format!("to=\"{to}\""))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn with_every_risk_node_down_the_asset_node_serves_the_cached_score_marked_stale() {
+    let c = Cluster::new("rpc").await;
+    let breaker = [
+        (
+            "RAMPART_API__RISK_QUERY__CIRCUIT_BREAKER__MINIMUM_NUMBER_OF_CALLS",
+            "2",
+        ),
+        (
+            "RAMPART_API__RISK_QUERY__CIRCUIT_BREAKER__SLIDING_WINDOW_SIZE",
+            "4",
+        ),
+        (
+            "RAMPART_API__RISK_QUERY__CIRCUIT_BREAKER__WAIT_DURATION_IN_OPEN_STATE_MS",
+            "1000",
+        ),
+        (
+            "RAMPART_API__RISK_QUERY__TIME_LIMITER__TIMEOUT_DURATION_MS",
+            "1000",
+        ),
+    ];
+    let a = c.node("node-a", "asset", &breaker).await;
+    let b = c.node("node-b", "risk", &[]).await;
+    let ghsa = std::fs::read(data("osv/ghsa/GHSA-36p3-wjmg-h94x.json")).unwrap();
+    assert_eq!(
+        run_job(&b, "/threat-intel/osv", "application/json", ghsa).await["state"],
+        "succeeded"
+    );
+    let sbom = std::fs::read(data("sbom/keycloak-10.0.2.cdx.json")).unwrap();
+    assert_eq!(
+        run_job(
+            &a,
+            "/assets/import?format=cyclonedx",
+            "application/json",
+            sbom
+        )
+        .await["state"],
+        "succeeded"
+    );
+    // Answered over RabbitMQ by node B (node A runs no RiskAnalysis).
+    let mut fresh = Value::Null;
+    let scored = wait_for(Duration::from_secs(60), async || {
+        let (s, v) = get_json(&a.api("/assets/1/risk")).await;
+        fresh = v;
+        s == 200 && fresh["value"]["finding_count"].as_u64().unwrap_or(0) > 0
+    })
+    .await;
+    assert!(scored, "{fresh}");
+    assert_eq!(fresh["freshness"], "fresh");
+    let max = fresh["value"]["max_score"].clone();
+
+    // Every risk node down: the last answer, marked stale.
+    drop(b);
+    for _ in 0..4 {
+        let (s, v) = get_json(&a.api("/assets/1/risk")).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["freshness"], "stale", "{v}");
+        assert_eq!(v["value"]["max_score"], max);
+        assert!(v["age_ms"].as_u64().is_some(), "{v}");
+    }
+    let m = reqwest::get(format!("{}/metrics", a.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(transitions(&m, "open") >= 1.0, "the breaker opened:\n{m}");
+
+    // A risk node returns: fresh answers again, the breaker closes.
+    let b2 = c.node("node-b2", "risk", &[]).await;
+    let back = wait_for(Duration::from_secs(30), async || {
+        let (s, v) = get_json(&a.api("/assets/1/risk")).await;
+        s == 200 && v["freshness"] == "fresh"
+    })
+    .await;
+    assert!(back, "fresh scores after a risk node returned");
+    // Half-open lets `permitted_number_of_calls_in_half_open_state` (3) calls through; their
+    // success closes the breaker.
+    let mut m = String::new();
+    let closed = wait_for(Duration::from_secs(15), async || {
+        let (s, v) = get_json(&a.api("/assets/1/risk")).await;
+        assert_eq!(s, 200, "{v}");
+        m = reqwest::get(format!("{}/metrics", a.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        transitions(&m, "closed") >= 1.0
+    })
+    .await;
+    assert!(closed, "the breaker closed again:\n{m}");
+    drop((a, b2));
     c.drop_all().await;
 }

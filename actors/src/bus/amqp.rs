@@ -65,6 +65,18 @@ pub fn queue_name(ns: &str, service: &str) -> String {
     format!("{ns}.{service}")
 }
 
+/// The request queue of a service's request/reply endpoint: `<ns>.rpc.<service>`.
+pub fn rpc_queue_name(ns: &str, service: &str) -> String {
+    format!("{ns}.rpc.{service}")
+}
+
+/// Services answering requests over RabbitMQ (request/reply).
+pub const RPC_SERVICES: &[&str] = &["risk"];
+
+/// How long a request waits in its queue before the broker drops it, ms (the caller has given
+/// up long before).
+pub const RPC_TTL_MS: u32 = 30_000;
+
 /// The dead-letter queue of a service: `<ns>.<service>.dlq`.
 pub fn dlq_name(ns: &str, service: &str) -> String {
     format!("{ns}.{service}.dlq")
@@ -119,6 +131,19 @@ struct Inner {
     node: String,
     link: watch::Sender<Option<Link>>,
     connects: AtomicU64,
+    rpc: Mutex<Option<RpcClient>>,
+}
+
+type Pending =
+    Arc<std::sync::Mutex<std::collections::HashMap<String, tokio::sync::oneshot::Sender<Vec<u8>>>>>;
+
+/// The caller side of request/reply on one link: a channel consuming RabbitMQ's direct
+/// reply-to pseudo-queue, and the calls waiting for their answer by correlation id.
+struct RpcClient {
+    generation: u64,
+    channel: Channel,
+    pending: Pending,
+    _reader: tokio::task::JoinHandle<()>,
 }
 
 /// The RabbitMQ bus. Cheap to clone (shared).
@@ -181,6 +206,7 @@ impl AmqpBus {
                 node: node.to_owned(),
                 link,
                 connects: AtomicU64::new(0),
+                rpc: Mutex::new(None),
             }),
         }
     }
@@ -267,7 +293,7 @@ impl AmqpBus {
                 args,
             )
             .await?;
-            for p in *patterns {
+            for p in patterns.iter() {
                 ch.queue_bind(
                     queue_name(ns, service).as_str().into(),
                     exchange.as_str().into(),
@@ -277,6 +303,24 @@ impl AmqpBus {
                 )
                 .await?;
             }
+        }
+        for service in RPC_SERVICES {
+            // A classic durable queue: requests are short-lived (x-message-ttl), replicas of the
+            // service compete for them.
+            let mut args = FieldTable::default();
+            args.insert(
+                "x-message-ttl".into(),
+                AMQPValue::LongInt(RPC_TTL_MS as i32),
+            );
+            ch.queue_declare(
+                rpc_queue_name(ns, service).as_str().into(),
+                QueueDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                args,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -432,6 +476,194 @@ impl AmqpBus {
             }
         }
         Ok(())
+    }
+
+    async fn rpc_client(&self, link: &Link) -> Result<(Channel, Pending), lapin::Error> {
+        let mut guard = self.inner.rpc.lock().await;
+        if let Some(c) = guard.as_ref().filter(|c| c.generation == link.generation) {
+            return Ok((c.channel.clone(), c.pending.clone()));
+        }
+        let channel = link.conn.create_channel().await?;
+        let mut consumer = channel
+            .basic_consume(
+                "amq.rabbitmq.reply-to".into(),
+                format!("{}-rpc-{}", self.inner.node, link.generation)
+                    .as_str()
+                    .into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        let pending: Pending = Arc::default();
+        let p = pending.clone();
+        let reader = tokio::spawn(async move {
+            while let Some(Ok(d)) = consumer.next().await {
+                let Some(id) = d
+                    .properties
+                    .correlation_id()
+                    .as_ref()
+                    .map(|c| c.to_string())
+                else {
+                    continue;
+                };
+                let waiter = p.lock().ok().and_then(|mut m| m.remove(&id));
+                if let Some(tx) = waiter {
+                    let _ = tx.send(d.data);
+                }
+            }
+        });
+        *guard = Some(RpcClient {
+            generation: link.generation,
+            channel: channel.clone(),
+            pending: pending.clone(),
+            _reader: reader,
+        });
+        Ok((channel, pending))
+    }
+
+    /// Request/reply: sends `body` to `service`'s request queue with RabbitMQ's direct reply-to
+    /// and waits at most `timeout` for the answer (whichever replica takes it answers).
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`] without a connection, [`BusError::Broker`] on a channel error or
+    /// when no answer came within `timeout` (no replica running, or too slow).
+    pub async fn call(
+        &self,
+        service: &str,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, BusError> {
+        let link = self.current()?;
+        let (channel, pending) = self.rpc_client(&link).await.map_err(broker)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if let Ok(mut m) = pending.lock() {
+            m.insert(id.clone(), tx);
+        }
+        let forget = |pending: &Pending| {
+            if let Ok(mut m) = pending.lock() {
+                m.remove(&id);
+            }
+        };
+        let ttl = timeout
+            .as_millis()
+            .clamp(1, u128::from(RPC_TTL_MS))
+            .to_string();
+        let published = channel
+            .basic_publish(
+                "".into(),
+                rpc_queue_name(&self.inner.cfg.namespace, service)
+                    .as_str()
+                    .into(),
+                BasicPublishOptions::default(),
+                body,
+                BasicProperties::default()
+                    .with_reply_to("amq.rabbitmq.reply-to".into())
+                    .with_correlation_id(id.as_str().into())
+                    .with_expiration(ttl.as_str().into())
+                    .with_content_type("application/json".into()),
+            )
+            .await;
+        if let Err(e) = published {
+            forget(&pending);
+            return Err(broker(e));
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(_)) => Err(BusError::Broker("the reply channel closed".to_owned())),
+            Err(_) => {
+                forget(&pending);
+                Err(BusError::Broker(format!(
+                    "no answer from {service} within {} ms",
+                    timeout.as_millis()
+                )))
+            }
+        }
+    }
+
+    /// Answers `service`'s requests with `handler` until the task is dropped, re-opening its
+    /// consumer after reconnections. Requests are acked once answered.
+    pub async fn serve<F, Fut>(&self, service: &str, handler: F)
+    where
+        F: Fn(Vec<u8>) -> Fut,
+        Fut: std::future::Future<Output = Vec<u8>>,
+    {
+        let mut rx = self.inner.link.subscribe();
+        loop {
+            let link = rx.borrow_and_update().clone();
+            let Some(link) = link else {
+                if rx.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            };
+            let opened = async {
+                let ch = link.conn.create_channel().await?;
+                ch.basic_qos(16, BasicQosOptions::default()).await?;
+                let consumer = ch
+                    .basic_consume(
+                        rpc_queue_name(&self.inner.cfg.namespace, service)
+                            .as_str()
+                            .into(),
+                        format!(
+                            "{}-rpc-server-{}",
+                            self.inner.node,
+                            uuid::Uuid::new_v4().simple()
+                        )
+                        .as_str()
+                        .into(),
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await?;
+                Ok::<_, lapin::Error>((ch, consumer))
+            }
+            .await;
+            let (ch, mut consumer) = match opened {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(service, error = %e, "opening the request consumer");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            loop {
+                let next = tokio::select! {
+                    d = consumer.next() => d,
+                    changed = rx.changed() => {
+                        if changed.is_err() { return; }
+                        break;
+                    }
+                };
+                let Some(Ok(d)) = next else { break };
+                let answer = handler(d.data.clone()).await;
+                if let (Some(reply_to), Some(corr)) = (
+                    d.properties.reply_to().clone(),
+                    d.properties.correlation_id().clone(),
+                ) {
+                    let sent = ch
+                        .basic_publish(
+                            "".into(),
+                            reply_to,
+                            BasicPublishOptions::default(),
+                            &answer,
+                            BasicProperties::default()
+                                .with_correlation_id(corr)
+                                .with_content_type("application/json".into()),
+                        )
+                        .await;
+                    if let Err(e) = sent {
+                        tracing::warn!(service, error = %e, "sending a reply");
+                    }
+                }
+                if let Err(e) = d.acker.ack(BasicAckOptions::default()).await {
+                    tracing::warn!(service, error = %e, "acking a request");
+                }
+            }
+        }
     }
 
     /// A consumer of `service`'s queue (which [`TOPOLOGY`] must name).
@@ -656,6 +888,13 @@ pub async fn delete_namespace(url: &str, namespace: &str) -> Result<(), lapin::E
             ch.queue_delete(q.as_str().into(), QueueDeleteOptions::default())
                 .await?;
         }
+    }
+    for service in RPC_SERVICES {
+        ch.queue_delete(
+            rpc_queue_name(namespace, service).as_str().into(),
+            QueueDeleteOptions::default(),
+        )
+        .await?;
     }
     for x in [exchange_name(namespace), dlx_name(namespace)] {
         ch.exchange_delete(x.as_str().into(), ExchangeDeleteOptions::default())

@@ -71,7 +71,9 @@ pub struct RiskAnalysis {
     state: RiskState,
     subscription: BusSubscription,
     max_deliveries: u32,
+    bus: Bus,
     consumer: Option<tokio::task::JoinHandle<()>>,
+    rpc_server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for RiskAnalysis {
@@ -93,7 +95,9 @@ impl RiskAnalysis {
             state: RiskState::default(),
             subscription,
             max_deliveries: bus.max_deliveries(),
+            bus: bus.clone(),
             consumer: None,
+            rpc_server: None,
         }
     }
 }
@@ -101,6 +105,9 @@ impl RiskAnalysis {
 impl Drop for RiskAnalysis {
     fn drop(&mut self) {
         if let Some(c) = self.consumer.take() {
+            c.abort();
+        }
+        if let Some(c) = self.rpc_server.take() {
             c.abort();
         }
     }
@@ -184,6 +191,70 @@ async fn consume(
     }
 }
 
+/// A request of "current risk of asset X" over RabbitMQ: `{"asset_key": "..."}`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RiskRequest {
+    /// Asset key.
+    pub asset_key: String,
+}
+
+/// Its answer: `{"ok": AssetRisk | null}` or `{"error": "..."}`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskReply {
+    /// The asset's risk (`null`: not known).
+    Ok(Option<AssetRisk>),
+    /// Why it could not be answered.
+    Error(String),
+}
+
+/// Longest a request served over RabbitMQ waits for the local actor.
+const RPC_ASK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn answer_rpc(addr: &rampart_supervisors::Addr<RiskAnalysis>, req: &[u8]) -> Vec<u8> {
+    let reply = match serde_json::from_slice::<RiskRequest>(req) {
+        Err(e) => RiskReply::Error(format!("bad request: {e}")),
+        Ok(r) => match addr
+            .ask_timeout(
+                CurrentRisk {
+                    asset_key: r.asset_key,
+                },
+                RPC_ASK_TIMEOUT,
+            )
+            .await
+        {
+            Ok(Ok(v)) => RiskReply::Ok(v),
+            Ok(Err(e)) => RiskReply::Error(e),
+            Err(e) => RiskReply::Error(e.to_string()),
+        },
+    };
+    serde_json::to_vec(&reply).unwrap_or_default()
+}
+
+/// Asks "current risk of asset `asset_key`" of whichever node runs RiskAnalysis, over RabbitMQ
+/// (request/reply with direct reply-to), waiting at most `timeout`.
+///
+/// # Errors
+/// The failure's text: no connection, no answer in time, or the remote error.
+pub async fn remote_current_risk(
+    bus: &crate::bus::amqp::AmqpBus,
+    asset_key: &str,
+    timeout: std::time::Duration,
+) -> Result<Option<AssetRisk>, String> {
+    let req = serde_json::to_vec(&RiskRequest {
+        asset_key: asset_key.to_owned(),
+    })
+    .map_err(|e| e.to_string())?;
+    let answer = bus
+        .call(SERVICE, &req, timeout)
+        .await
+        .map_err(|e| e.to_string())?;
+    match serde_json::from_slice::<RiskReply>(&answer).map_err(|e| e.to_string())? {
+        RiskReply::Ok(v) => Ok(v),
+        RiskReply::Error(e) => Err(e),
+    }
+}
+
 impl Actor for RiskAnalysis {
     async fn started(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
         self.state = RiskState::load(self.db.conn())
@@ -201,6 +272,16 @@ impl Actor for RiskAnalysis {
             self.db.clone(),
             self.max_deliveries,
         )));
+        if let Bus::Amqp(amqp) = &self.bus {
+            let (amqp, addr) = (amqp.clone(), ctx.address());
+            self.rpc_server = Some(tokio::spawn(async move {
+                amqp.serve(SERVICE, |req| {
+                    let addr = addr.clone();
+                    async move { answer_rpc(&addr, &req).await }
+                })
+                .await;
+            }));
+        }
         Ok(())
     }
 
