@@ -8,7 +8,7 @@
 //! | `GET /assets?page=&per_page=&kind=&owner=&name=&min_criticality=&include_retired=` | a page of assets |
 //! | `GET /assets/{id}` | one asset with its components |
 //! | `GET /assets/{id}/risk` | its current risk, asked of RiskAnalysis (stale cached answer while it cannot answer) |
-//! | `POST /threat-intel/{kev\|osv\|nvd}` | 202 + job id; the body is the feed (OSV: JSON or `all.zip`) |
+//! | `POST /threat-intel/{kev\|osv\|nvd\|epss}` | 202 + job id; the body is the feed (OSV: JSON or `all.zip`; EPSS: FIRST's CSV) |
 //! | `GET /risks?page=&per_page=&min_score=&level=&asset=&kev_only=` | the risk register, highest score first |
 //!
 //! Input is checked before a job is accepted: the body's size (413 past `api.max_import_bytes`),
@@ -30,7 +30,7 @@ use rampart_actors::db::risk::{
     AssetRisk, FeedInput, FindingFilter, FindingView, IngestOutcome, list_findings, parse_level,
 };
 use rampart_actors::risk::FeedError;
-use rampart_actors::risk::feeds::{kev, nvd, osv};
+use rampart_actors::risk::feeds::{epss, kev, nvd, osv};
 use rampart_actors::services::asset::{AssetManagement, Fault, StoreInventory};
 use rampart_actors::services::jobs::run as run_job;
 use rampart_actors::services::risk::{
@@ -196,6 +196,7 @@ pub fn feed_media_types(kind: &str) -> &'static [&'static str] {
             "application/zip",
             "application/x-zip-compressed",
         ],
+        "epss" => &["text/csv", "application/csv"],
         _ => &["application/json"],
     }
 }
@@ -535,7 +536,7 @@ async fn asset_risk(
     Ok(HttpResponse::Ok().json(served))
 }
 
-#[utoipa::path(post, path = "/api/v1/threat-intel/{kind}", params(("kind" = String, Path, description = "kev, osv or nvd")), request_body(content = String, description = "The feed: CISA KEV JSON, OSV JSON (record or array) or an OSV all.zip, NVD CVE API 2.0 JSON", content_type = "application/json"), responses((status = 202, body = Accepted), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/threat-intel/{kind}", params(("kind" = String, Path, description = "kev, osv, nvd or epss")), request_body(content = String, description = "The feed: CISA KEV JSON, OSV JSON (record or array) or an OSV all.zip, NVD CVE API 2.0 JSON, FIRST EPSS CSV", content_type = "application/json"), responses((status = 202, body = Accepted), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
 async fn threat_intel(
     state: web::Data<ServiceState>,
     req: HttpRequest,
@@ -543,10 +544,10 @@ async fn threat_intel(
     payload: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     let kind = kind.into_inner();
-    if !matches!(kind.as_str(), "kev" | "osv" | "nvd") {
+    if !matches!(kind.as_str(), "kev" | "osv" | "nvd" | "epss") {
         return Err(problem(
             StatusCode::NOT_FOUND,
-            format!("unknown feed kind {kind:?} (expected kev, osv or nvd)"),
+            format!("unknown feed kind {kind:?} (expected kev, osv, nvd or epss)"),
             &req,
         )
         .into());
@@ -560,6 +561,7 @@ async fn threat_intel(
         Ok(match (k.as_str(), media.as_str()) {
             ("kev", _) => FeedInput::Kev(kev::parse_kev(&body)?),
             ("nvd", _) => FeedInput::Vulnerabilities(nvd::parse_nvd(&body)?),
+            ("epss", _) => FeedInput::Epss(epss::parse_epss(&body)?),
             (_, "application/json") => {
                 FeedInput::Vulnerabilities(osv::osv_feed(osv::parse_osv(&body)?))
             }

@@ -54,6 +54,8 @@ pub enum FeedKind {
     Osv,
     /// NVD CVE API 2.0 JSON.
     Nvd,
+    /// FIRST EPSS scores (CSV).
+    Epss,
 }
 
 impl FeedKind {
@@ -63,19 +65,22 @@ impl FeedKind {
             Self::Kev => "kev",
             Self::Osv => "osv",
             Self::Nvd => "nvd",
+            Self::Epss => "epss",
         }
     }
 }
 
-/// Content type of a feed file: `application/zip` for `*.zip`, else JSON.
+/// Content type of a feed file: `application/zip` for `*.zip`, `text/csv` for `*.csv`, else
+/// JSON.
 pub fn feed_content_type(file: &Path) -> &'static str {
-    if file
+    let ext = file
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
-    {
-        "application/zip"
-    } else {
-        "application/json"
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("zip") => "application/zip",
+        Some("csv") => "text/csv",
+        _ => "application/json",
     }
 }
 

@@ -339,6 +339,34 @@ async fn suite(node: &NodeProc) {
         );
     }
 
+    // EPSS (FIRST's CSV): CVE-2021-33194 (GO-2021-0238 on x/net, no CVSS vector, not in KEV)
+    // at 0.6 raises its likelihood from the no-vector default 3 to 5; only proton-bridge, the
+    // asset holding that package, is re-scored.
+    let before = pb
+        .iter()
+        .find(|f| f["vulnerability"] == "GO-2021-0238")
+        .unwrap()
+        .clone();
+    assert_eq!(before["likelihood"], 3, "{before}");
+    let csv = b"#model_version:v2025.03.14,score_date:2026-11-23T00:00:00Z\ncve,epss,percentile\nCVE-2021-33194,0.60000,0.98000\nCVE-1999-0001,0.01000,0.50000\n".to_vec();
+    let epss = run_job(node, "/threat-intel/epss", "text/csv", csv).await;
+    assert_eq!(epss["state"], "succeeded", "{epss}");
+    assert_eq!(epss["result"]["assets_rescored"], 1, "{epss}");
+    let after = all_findings(node, &format!("&asset={proton}"))
+        .await
+        .into_iter()
+        .find(|f| f["vulnerability"] == "GO-2021-0238")
+        .unwrap();
+    let crit = u64::from(detail["criticality"].as_u64().unwrap() as u8);
+    let impact = (crit + 3).div_ceil(2);
+    assert_eq!(after["likelihood"], 5, "{after}");
+    assert_eq!(after["impact"].as_u64(), Some(impact));
+    assert_eq!(after["score"].as_u64(), Some(5 * impact));
+    assert!(
+        after["rationale"].to_string().contains("EPSS 0.6000"),
+        "{after}"
+    );
+
     // NVD records matched by CPE: nmap scans carry CPE 2.2 URIs (cpe:/o:linux:linux_kernel:2.6.13).
     let nvd = run_job(
         node,
@@ -485,11 +513,32 @@ async fn suite(node: &NodeProc) {
             "line",
         ),
         (
-            "/threat-intel/epss",
+            "/threat-intel/cvss",
             Some("application/json"),
             b"{}".to_vec(),
             404,
             "unknown feed kind",
+        ),
+        (
+            "/threat-intel/osv",
+            Some("application/json"),
+            read("osv/ghsa/GHSA-36p3-wjmg-h94x.json")[..300].to_vec(),
+            400,
+            "line",
+        ),
+        (
+            "/threat-intel/epss",
+            Some("text/csv"),
+            b"cve,epss,percentile\nCVE-2021-1,0.1,0.1\nCVE-2021-2,7,0.1\n".to_vec(),
+            422,
+            "line 3",
+        ),
+        (
+            "/threat-intel/epss",
+            Some("application/json"),
+            b"cve,epss\n".to_vec(),
+            415,
+            "text/csv",
         ),
     ];
     for (path, ct, body, want, needle) in cases {

@@ -427,3 +427,29 @@ pub mod dead_letter {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `risk_epss`: FIRST EPSS scores.
+pub mod risk_epss {
+    use sea_orm::entity::prelude::*;
+
+    /// One CVE's score.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "risk_epss")]
+    pub struct Model {
+        /// CVE id.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub cve_id: String,
+        /// Probability of exploitation in 30 days, 0..=1.
+        pub epss: f64,
+        /// Percentile, 0..=1.
+        pub percentile: f64,
+        /// Stored at (UTC).
+        pub updated_at: DateTimeUtc,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

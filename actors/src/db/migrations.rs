@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(M20261124000004Risk),
             Box::new(M20261124000005DropComponentPurlIndex),
             Box::new(M20261124000006DeadLetters),
+            Box::new(M20261124000007Epss),
         ]
     }
 }
@@ -790,6 +791,48 @@ impl MigrationTrait for M20261124000006DeadLetters {
                             .col(DeadLetters::Service)
                             .col(DeadLetters::EventId),
                     )
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum RiskEpss {
+    Table,
+    CveId,
+    Epss,
+    Percentile,
+    UpdatedAt,
+}
+
+/// `risk_epss`: FIRST EPSS scores by CVE (RiskAnalysis).
+#[derive(Debug)]
+struct M20261124000007Epss;
+
+impl MigrationName for M20261124000007Epss {
+    fn name(&self) -> &str {
+        "m20261124_000007_epss"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261124000007Epss {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskEpss::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(RiskEpss::CveId)
+                            .string_len(32)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(RiskEpss::Epss).double().not_null())
+                    .col(ColumnDef::new(RiskEpss::Percentile).double().not_null())
+                    .col(ts(RiskEpss::UpdatedAt))
                     .to_owned(),
             )
             .await

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Db;
 use super::entities::{
-    risk_asset, risk_component, risk_feed, risk_finding, risk_kev, risk_vulnerability,
+    risk_asset, risk_component, risk_epss, risk_feed, risk_finding, risk_kev, risk_vulnerability,
 };
 use super::outbox::{self, OutboxError};
 use super::processed;
@@ -87,6 +87,7 @@ pub struct RiskState {
     vulns: Vec<Vulnerability>,
     pos: HashMap<String, usize>,
     kev: HashMap<String, KevEntry>,
+    epss: HashMap<String, f64>,
     feed_mark: i64,
     poison: Option<String>,
 }
@@ -138,6 +139,9 @@ impl RiskState {
                 })?;
             state.kev.insert(row.cve_id, e);
         }
+        for row in risk_epss::Entity::find().all(db).await? {
+            state.epss.insert(row.cve_id, row.epss);
+        }
         Ok(state)
     }
 
@@ -182,6 +186,18 @@ impl RiskState {
 
     fn in_kev(&self, v: &Vulnerability) -> bool {
         v.cve_ids().any(|c| self.kev.contains_key(c))
+    }
+
+    /// The highest EPSS probability among the record's CVE ids, if any is scored.
+    fn epss_of(&self, v: &Vulnerability) -> Option<f64> {
+        v.cve_ids()
+            .filter_map(|c| self.epss.get(c).copied())
+            .reduce(f64::max)
+    }
+
+    /// Number of CVEs with an EPSS score.
+    pub fn epss_count(&self) -> usize {
+        self.epss.len()
     }
 }
 
@@ -359,7 +375,7 @@ fn finding_models(
             let s = score_risk(&RiskInput {
                 cvss: &v.cvss,
                 in_kev,
-                epss: None,
+                epss: state.epss_of(v),
                 asset_criticality: crit,
             });
             let cves: Vec<&str> = v.cve_ids().collect();
@@ -666,6 +682,8 @@ pub enum FeedInput {
     Kev(KevCatalog),
     /// OSV or NVD records (partial: records absent from it are kept).
     Vulnerabilities(VulnerabilityFeed),
+    /// FIRST EPSS scores (partial: scores absent from it are kept).
+    Epss(crate::risk::feeds::epss::EpssFeed),
 }
 
 /// What a feed ingestion did.
@@ -719,6 +737,7 @@ async fn ingest_inner(
     let fp = match &feed {
         FeedInput::Kev(k) => k.fingerprint(),
         FeedInput::Vulnerabilities(f) => f.fingerprint(),
+        FeedInput::Epss(e) => e.fingerprint(),
     };
     let mut out = IngestOutcome {
         kind: fp.kind.clone(),
@@ -786,6 +805,43 @@ async fn ingest_inner(
                 }
                 record_keys(&r, &mut pkgs, &mut cpes);
                 state.upsert_vuln(r);
+            }
+        }
+        FeedInput::Epss(f) => {
+            let changed: Vec<(&String, &crate::risk::feeds::epss::EpssScore)> = f
+                .scores
+                .iter()
+                .filter(|(cve, s)| state.epss.get(*cve) != Some(&s.epss))
+                .collect();
+            out.changed_records = changed.len();
+            for chunk in changed.chunks(BATCH) {
+                let rows = chunk.iter().map(|(cve, s)| risk_epss::ActiveModel {
+                    cve_id: Set((*cve).clone()),
+                    epss: Set(s.epss),
+                    percentile: Set(s.percentile),
+                    updated_at: Set(now),
+                });
+                risk_epss::Entity::insert_many(rows)
+                    .on_conflict(
+                        OnConflict::column(risk_epss::Column::CveId)
+                            .update_columns([
+                                risk_epss::Column::Epss,
+                                risk_epss::Column::Percentile,
+                                risk_epss::Column::UpdatedAt,
+                            ])
+                            .to_owned(),
+                    )
+                    .exec_without_returning(&tx)
+                    .await?;
+            }
+            let changed_cves: HashSet<String> = changed.iter().map(|(c, _)| (*c).clone()).collect();
+            for (cve, s) in changed {
+                state.epss.insert(cve.clone(), s.epss);
+            }
+            for v in &state.vulns {
+                if v.cve_ids().any(|c| changed_cves.contains(c)) {
+                    record_keys(v, &mut pkgs, &mut cpes);
+                }
             }
         }
         FeedInput::Kev(k) => {

@@ -5,6 +5,7 @@
 //! that a document of another kind gives [`FeedError::WrongKind`] instead of a confusing serde
 //! message; syntax errors keep serde_json's line and column.
 
+pub mod epss;
 pub mod kev;
 pub mod nvd;
 pub mod osv;
