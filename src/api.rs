@@ -7,6 +7,7 @@
 //! | `GET /jobs/{id}` | the job's state, counts, errors |
 //! | `GET /assets?page=&per_page=&kind=&owner=&name=&min_criticality=&include_retired=` | a page of assets |
 //! | `GET /assets/{id}` | one asset with its components |
+//! | `DELETE /assets/{id}` | retires it (`asset.retired`; its findings are dropped) |
 //! | `GET /assets/{id}/risk` | its current risk, asked of RiskAnalysis (stale cached answer while it cannot answer) |
 //! | `POST /threat-intel/{kev\|osv\|nvd\|epss}` | 202 + job id; the body is the feed (OSV: JSON or `all.zip`; EPSS: FIRST's CSV) |
 //! | `GET /risks?page=&per_page=&min_score=&level=&asset=&kev_only=` | the risk register, highest score first |
@@ -31,7 +32,7 @@ use rampart_actors::db::risk::{
 };
 use rampart_actors::risk::FeedError;
 use rampart_actors::risk::feeds::{epss, kev, nvd, osv};
-use rampart_actors::services::asset::{AssetManagement, Fault, StoreInventory};
+use rampart_actors::services::asset::{AssetManagement, Fault, RetireAsset, StoreInventory};
 use rampart_actors::services::jobs::run as run_job;
 use rampart_actors::services::risk::{
     CurrentRisk, IngestFeed, RiskAnalysis, SetPoison, remote_current_risk,
@@ -468,6 +469,41 @@ async fn get_asset(
     }
 }
 
+/// `DELETE /assets/{id}`: retires the asset (kept, marked retired, `asset.retired` published:
+/// RiskAnalysis drops its findings).
+#[utoipa::path(delete, path = "/api/v1/assets/{id}", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, description = "Retired", body = Object), (status = 404, description = "No such active asset", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
+async fn retire_asset(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = asset_id(&id, &req)?;
+    let addr = service_addr(&state.asset, "asset", &req)?;
+    let Some(key) = assets::key_of(&state.db, id)
+        .await
+        .map_err(|e| internal(e, &req))?
+    else {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("no asset {id}"),
+            &req,
+        ));
+    };
+    let retired = addr
+        .ask(RetireAsset { key: key.clone() })
+        .await
+        .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), &req))?
+        .map_err(|e| internal(e, &req))?;
+    if !retired {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("asset {id} is already retired"),
+            &req,
+        ));
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id, "key": key, "retired": true })))
+}
+
 /// `GET /assets/{id}/risk`: `{value: AssetRisk, freshness: "fresh"}` or, while RiskAnalysis
 /// cannot answer, `{value, freshness: "stale", age_ms, stored_at}`.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/risk", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, description = "`{value: AssetRisk, freshness, age_ms?, stored_at?}`", body = Object), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
@@ -714,6 +750,7 @@ pub fn routes(scope: Scope) -> Scope {
         .route("/jobs/{id}", web::get().to(job))
         .route("/assets", web::get().to(list_assets))
         .route("/assets/{id}", web::get().to(get_asset))
+        .route("/assets/{id}", web::delete().to(retire_asset))
         .route("/assets/{id}/risk", web::get().to(asset_risk))
         .route("/threat-intel/{kind}", web::post().to(threat_intel))
         .route("/risks", web::get().to(risks))

@@ -176,10 +176,11 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Config {
-    /// A copy safe to print: secrets (database password) replaced by `***`.
+    /// A copy safe to print: secrets (database and broker passwords) replaced by `***`.
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
         c.database.url = redact_url(&c.database.url);
+        c.bus.amqp_url = redact_url(&c.bus.amqp_url);
         c
     }
 }
@@ -490,7 +491,9 @@ mod tests {
         );
         let mut cfg = Config::default();
         cfg.database.url = "postgres://u:pw@h/d".to_owned();
-        assert!(!format!("{:?}", cfg.redacted()).contains("pw@"));
+        cfg.bus.amqp_url = "amqp://mq:mqpw@rabbit:5672/%2f".to_owned();
+        let shown = format!("{:?}", cfg.redacted());
+        assert!(!shown.contains("pw@") && !shown.contains("mqpw"), "{shown}");
     }
 
     #[test]

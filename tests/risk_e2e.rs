@@ -644,6 +644,33 @@ async fn suite(node: &NodeProc) {
     assert_eq!(job["state"], "succeeded", "the next import works: {job}");
     assert_eq!(job["result"]["discovered"], 1);
 
+    // Retiring an asset: asset.retired, RiskAnalysis drops its findings.
+    let r = reqwest::Client::new()
+        .delete(node.api(&format!("/assets/{dropwizard}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let cleared = wait_for(Duration::from_secs(30), async || {
+        get_json(&node.api(&format!("/assets/{dropwizard}/risk")))
+            .await
+            .0
+            == 404
+    })
+    .await;
+    assert!(cleared, "a retired asset has no current risk");
+    assert!(
+        all_findings(node, &format!("&asset={dropwizard}"))
+            .await
+            .is_empty()
+    );
+    let r = reqwest::Client::new()
+        .delete(node.api(&format!("/assets/{dropwizard}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404, "already retired");
+
     // Health and metrics reflect the service actors.
     let (status, ready) = get_json(&format!("{}/readyz", node.base)).await;
     assert_eq!(status, 200, "{ready}");
