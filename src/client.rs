@@ -107,7 +107,7 @@ pub struct ImportArgs {
     /// Inventory format.
     #[arg(long, value_enum)]
     pub format: ImportFormat,
-    /// The inventory file.
+    /// The inventory: a file, or an `http(s)://` URL to download it from.
     pub file: PathBuf,
 }
 
@@ -120,7 +120,8 @@ pub struct IntelArgs {
     /// Feed kind.
     #[arg(long, value_enum)]
     pub kind: FeedKind,
-    /// The feed file (`.zip` for an OSV dump).
+    /// The feed: a file, or an `http(s)://` URL to download it from (`.zip` for an OSV dump,
+    /// `.csv` for EPSS).
     pub file: PathBuf,
 }
 
@@ -210,14 +211,55 @@ fn client() -> Result<reqwest::Client, Failure> {
         .map_err(|e| request_failed(format!("building the HTTP client: {e}")))
 }
 
+/// Largest feed downloaded from a URL, bytes (512 MiB).
+pub const MAX_DOWNLOAD_BYTES: usize = 512 * 1024 * 1024;
+
+/// Whether `file` names an `http://` or `https://` URL rather than a path.
+pub fn is_url(file: &Path) -> bool {
+    file.to_str()
+        .is_some_and(|s| s.starts_with("http://") || s.starts_with("https://"))
+}
+
+/// The bytes of `file`: read from disk, or downloaded when it is a URL (at most
+/// [`MAX_DOWNLOAD_BYTES`], 10 minutes).
+async fn load(file: &Path) -> Result<Vec<u8>, Failure> {
+    if !is_url(file) {
+        return std::fs::read(file)
+            .map_err(|e| request_failed(format!("reading {}: {e}", file.display())));
+    }
+    let url = file.to_string_lossy().into_owned();
+    let mut resp = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .map_err(|e| request_failed(format!("building the HTTP client: {e}")))?
+        .get(&url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| request_failed(format!("downloading {url}: {e}")))?;
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| request_failed(format!("downloading {url}: {e}")))?
+    {
+        if body.len() + chunk.len() > MAX_DOWNLOAD_BYTES {
+            return Err(request_failed(format!(
+                "{url} is larger than {MAX_DOWNLOAD_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 async fn submit(
     args: &JobArgs,
     path: &str,
     file: &Path,
     content_type: &str,
 ) -> Result<Value, Failure> {
-    let body = std::fs::read(file)
-        .map_err(|e| request_failed(format!("reading {}: {e}", file.display())))?;
+    let body = load(file).await?;
     let http = client()?;
     let url = join(&args.server, path);
     let resp = http
@@ -326,6 +368,15 @@ mod tests {
             "application/zip"
         );
         assert_eq!(feed_content_type(Path::new("kev.json")), "application/json");
+        assert_eq!(feed_content_type(Path::new("epss.CSV")), "text/csv");
+        assert_eq!(
+            feed_content_type(Path::new(
+                "https://osv-vulnerabilities.storage.googleapis.com/Go/all.zip"
+            )),
+            "application/zip"
+        );
+        assert!(is_url(Path::new("https://example.org/kev.json")));
+        assert!(!is_url(Path::new("./kev.json")));
     }
 
     #[test]

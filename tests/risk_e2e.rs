@@ -165,6 +165,40 @@ async fn suite(node: &NodeProc) {
         assert_eq!(job["state"], "succeeded", "{}: {job}", p.display());
     }
 
+    // A feed fetched from a URL by `rampart intel` (here a one-shot local HTTP server).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let feed_url = format!(
+        "http://{}/GHSA-xvch-5gv4-984h.json",
+        listener.local_addr().unwrap()
+    );
+    let served = read("osv/ghsa/GHSA-xvch-5gv4-984h.json");
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf).unwrap();
+        write!(
+            s,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            served.len()
+        )
+        .unwrap();
+        s.write_all(&served).unwrap();
+    });
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["intel", "--server", &node.base, "--kind", "osv", &feed_url])
+        .output()
+        .unwrap();
+    server.join().unwrap();
+    assert!(
+        out.status.success(),
+        "rampart intel URL: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let intel: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(intel["state"], "succeeded", "{intel}");
+    assert_eq!(intel["result"]["records"], 1, "{intel}");
+
     // The real SBOMs: keycloak through the CLI (`rampart import`), the others over HTTP.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["import", "--server", &node.base, "--format", "cyclonedx"])
