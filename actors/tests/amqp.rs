@@ -56,6 +56,7 @@ async fn events_carry_trace_and_correlation_and_are_redelivered_until_acked() {
         panic!("amqp delivery")
     };
     assert_eq!(raw.traceparent(), e.traceparent.clone());
+    assert_eq!(raw.correlation_id(), Some(e.correlation_id.to_string()));
     assert!(e.traceparent.is_some());
     // Requeued: delivered again, counted by the quorum queue.
     d.nack(true, "try again").await;

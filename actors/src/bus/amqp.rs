@@ -12,7 +12,8 @@
 //! # Publishing
 //! Persistent messages (`delivery_mode` 2) on a channel in **publisher confirm** mode: a publish
 //! succeeds only when the broker confirmed it (the outbox row is marked published after that).
-//! Headers carry the W3C `traceparent`, the correlation id and the source node.
+//! Headers carry the W3C `traceparent`, the correlation id (`x-correlation-id`, also the AMQP
+//! `correlation_id` property) and the source node.
 //!
 //! # Consuming
 //! Manual acknowledgements, sent by the consumer after the handler's effect is committed;
@@ -414,6 +415,10 @@ impl AmqpBus {
             headers.insert("traceparent".into(), long(tp));
         }
         headers.insert("x-rampart-source".into(), long(&e.source_node));
+        headers.insert(
+            "x-correlation-id".into(),
+            long(&e.correlation_id.to_string()),
+        );
         BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
@@ -838,6 +843,15 @@ impl AmqpDelivery {
     /// Which delivery this is (1 = first), from the quorum queue's `x-delivery-count`.
     pub fn delivery_count(&self) -> u32 {
         self.count
+    }
+
+    /// The `x-correlation-id` header, if any.
+    pub fn correlation_id(&self) -> Option<String> {
+        self.delivery
+            .properties
+            .headers()
+            .as_ref()
+            .and_then(|h| header_str(h, "x-correlation-id"))
     }
 
     /// The `traceparent` header, if any.
