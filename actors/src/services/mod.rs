@@ -2,6 +2,7 @@
 //! under its own supervisor ([`tree`]), plus the runner of asynchronous jobs ([`jobs`]).
 
 pub mod asset;
+pub mod consumer;
 pub mod jobs;
 pub mod risk;
 

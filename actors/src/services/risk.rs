@@ -13,9 +13,8 @@
 
 use rampart_supervisors::{Actor, AskError, Context, Handler, Message, ProbeCheck};
 
-use crate::bus::{Bus, BusDelivery, BusSubscription, Envelope};
+use crate::bus::{Bus, BusSubscription, Envelope};
 use crate::db::Db;
-use crate::db::dead_letters;
 use crate::db::risk::{self, AssetRisk, EventOutcome, FeedInput, IngestOutcome, RiskState};
 
 /// Service name (bus queue, processed events, outbox).
@@ -113,84 +112,6 @@ impl Drop for RiskAnalysis {
     }
 }
 
-async fn dead_letter(db: &Db, d: BusDelivery, why: &str) {
-    let count = d.delivery_count();
-    match d.envelope() {
-        Ok(e) => {
-            if let Err(err) = dead_letters::record(db, SERVICE, e, why, count).await {
-                // Not recorded: leave it to the bus to redeliver rather than lose the error.
-                tracing::warn!(error = %err, "recording a dead letter");
-                d.nack(true, why).await;
-                return;
-            }
-            tracing::warn!(event = %e.event_id, error = why, deliveries = count, "dead-lettered");
-        }
-        Err(not_envelope) => {
-            tracing::warn!(
-                error = not_envelope,
-                "dead-lettered a message that is not an envelope"
-            );
-        }
-    }
-    d.nack(false, why).await;
-}
-
-async fn consume(
-    sub: BusSubscription,
-    addr: rampart_supervisors::Addr<RiskAnalysis>,
-    db: Db,
-    max_deliveries: u32,
-) {
-    loop {
-        let mut batch = sub.next_batch(CONSUMER_BATCH).await;
-        if batch.is_empty() {
-            return;
-        }
-        let mut good = Vec::with_capacity(batch.len());
-        for d in batch.drain(..) {
-            match d.envelope() {
-                Ok(_) => good.push(d),
-                Err(why) => {
-                    let why = why.to_owned();
-                    dead_letter(&db, d, &why).await;
-                }
-            }
-        }
-        if good.is_empty() {
-            continue;
-        }
-        let envelopes: Vec<Envelope> = good
-            .iter()
-            .filter_map(|d| d.envelope().ok().cloned())
-            .collect();
-        let failure = match addr.ask(ApplyAssetEvents(envelopes)).await {
-            Ok(Ok(outcomes)) => {
-                for (d, o) in good.into_iter().zip(outcomes) {
-                    match o {
-                        EventOutcome::Rejected(why) => dead_letter(&db, d, &why).await,
-                        EventOutcome::Failed(why) if d.delivery_count() >= max_deliveries => {
-                            dead_letter(&db, d, &why).await;
-                        }
-                        EventOutcome::Failed(why) => d.nack(true, &why).await,
-                        _ => d.ack().await,
-                    }
-                }
-                continue;
-            }
-            Ok(Err(e)) => e,
-            Err(AskError::Stopped { .. }) => return,
-            Err(e) => e.to_string(),
-        };
-        for d in good {
-            if d.delivery_count() >= max_deliveries {
-                dead_letter(&db, d, &failure).await;
-            } else {
-                d.nack(true, &failure).await;
-            }
-        }
-    }
-}
-
 /// A request of "current risk of asset X" over RabbitMQ: `{"asset_key": "..."}`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RiskRequest {
@@ -266,11 +187,23 @@ impl Actor for RiskAnalysis {
             generation = ctx.generation(),
             "risk analysis started"
         );
-        self.consumer = Some(tokio::spawn(consume(
+        let addr = ctx.address();
+        self.consumer = Some(tokio::spawn(super::consumer::run(
             self.subscription.clone(),
-            ctx.address(),
             self.db.clone(),
+            SERVICE,
             self.max_deliveries,
+            CONSUMER_BATCH,
+            move |events| {
+                let addr = addr.clone();
+                async move {
+                    match addr.ask(ApplyAssetEvents(events)).await {
+                        Ok(r) => super::consumer::Applied::Done(r),
+                        Err(AskError::Stopped { .. }) => super::consumer::Applied::Stop,
+                        Err(e) => super::consumer::Applied::Done(Err(e.to_string())),
+                    }
+                }
+            },
         )));
         if let Bus::Amqp(amqp) = &self.bus {
             let (amqp, addr) = (amqp.clone(), ctx.address());
