@@ -11,6 +11,8 @@
 //! | `GET /assets/{id}/risk` | its current risk, asked of RiskAnalysis (stale cached answer while it cannot answer) |
 //! | `POST /threat-intel/{kev\|osv\|nvd\|epss}` | 202 + job id; the body is the feed (OSV: JSON or `all.zip`; EPSS: FIRST's CSV) |
 //! | `GET /risks?page=&per_page=&min_score=&level=&asset=&kev_only=` | the risk register, highest score first |
+//! | `GET /audit?after=&limit=` | the hash-chained audit log, in order |
+//! | `GET /audit/verify` | 200 if the chain is intact, 409 with the first bad entry otherwise |
 //!
 //! Input is checked before a job is accepted: the body's size (413 past `api.max_import_bytes`),
 //! its `Content-Type` (415), then the parser (400 for malformed syntax, 422 for a well-formed
@@ -25,6 +27,7 @@ use actix_web::{HttpRequest, HttpResponse, Scope, web};
 use rampart_actors::asset::{CriticalityRules, Format, ImportError};
 use rampart_actors::db::Db;
 use rampart_actors::db::assets::{self, AssetDetail, AssetFilter, AssetView};
+use rampart_actors::db::audit::{self, AuditEntryView, Verification};
 use rampart_actors::db::dead_letters::{self, DeadLetterView};
 use rampart_actors::db::jobs::{self, JobView};
 use rampart_actors::db::risk::{
@@ -743,6 +746,44 @@ async fn poison(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "poisoned": key })))
 }
 
+/// Query of `GET /audit`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// Entries after this seq (default 0: from the start).
+    pub after: Option<i64>,
+    /// At most this many (1..=1000, default 100).
+    pub limit: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, description = "Audit log entries in order", body = [AuditEntryView])))]
+async fn audit_log(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, Problem> {
+    let entries = audit::list(&state.db, q.after.unwrap_or(0), q.limit.unwrap_or(100))
+        .await
+        .map_err(|e| internal(e, &req))?;
+    Ok(HttpResponse::Ok().json(entries))
+}
+
+/// `GET /audit/verify`: recomputes the hash chain; 200 with `ok: true`, or 409 Conflict with the
+/// first bad entry when the log was edited, had entries removed or was truncated.
+#[utoipa::path(get, path = "/api/v1/audit/verify", responses((status = 200, description = "The chain is intact", body = Verification), (status = 409, description = "The chain is broken: `first_bad_seq` and `problem` say where and how", body = Verification)))]
+async fn audit_verify(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, Problem> {
+    let v = audit::verify(&state.db, 10_000)
+        .await
+        .map_err(|e| internal(e, &req))?;
+    Ok(if v.ok {
+        HttpResponse::Ok().json(v)
+    } else {
+        HttpResponse::Conflict().json(v)
+    })
+}
+
 /// Adds the service routes to the `/api/v1` scope.
 pub fn routes(scope: Scope) -> Scope {
     scope
@@ -755,6 +796,8 @@ pub fn routes(scope: Scope) -> Scope {
         .route("/threat-intel/{kind}", web::post().to(threat_intel))
         .route("/risks", web::get().to(risks))
         .route("/dead-letters", web::get().to(list_dead_letters))
+        .route("/audit", web::get().to(audit_log))
+        .route("/audit/verify", web::get().to(audit_verify))
         .route("/demo/faults/poison", web::post().to(poison))
         .route(
             "/dead-letters/{service}/{event_id}/replay",
@@ -784,7 +827,9 @@ pub fn routes(scope: Scope) -> Scope {
         JobView,
         AssetRisk,
         IngestOutcome,
-        DeadLetterView
+        DeadLetterView,
+        AuditEntryView,
+        Verification
     ))
 )]
 pub struct ServiceApiDoc;

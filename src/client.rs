@@ -184,24 +184,39 @@ pub struct Failure {
     pub code: u8,
     /// The message printed on stderr.
     pub message: String,
+    /// JSON printed on stdout all the same: the failed or unfinished job.
+    pub output: Option<Value>,
 }
 
 fn request_failed(message: String) -> Failure {
-    Failure { code: 2, message }
+    Failure {
+        code: 2,
+        message,
+        output: None,
+    }
 }
 
-async fn answer(resp: reqwest::Response, url: &str) -> Result<Value, Failure> {
+/// The stderr message of an error answer: `<status> <title>: <detail>` from an RFC 9457
+/// problem body, the status's reason phrase standing in for a missing title.
+pub fn problem_message(status: u16, body: &Value) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("error");
+    let title = body["title"].as_str().unwrap_or(reason);
+    match body["detail"].as_str() {
+        Some(detail) if !detail.is_empty() => format!("{status} {title}: {detail}"),
+        _ => format!("{status} {title}"),
+    }
+}
+
+async fn answer(resp: reqwest::Response) -> Result<Value, Failure> {
     let status = resp.status();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
     if status.is_success() {
         return Ok(body);
     }
-    let title = body["title"].as_str().unwrap_or("error");
-    let detail = body["detail"].as_str().unwrap_or("");
-    Err(request_failed(format!(
-        "{} {title}: {detail} ({url})",
-        status.as_u16()
-    )))
+    Err(request_failed(problem_message(status.as_u16(), &body)))
 }
 
 fn client() -> Result<reqwest::Client, Failure> {
@@ -269,7 +284,7 @@ async fn submit(
         .send()
         .await
         .map_err(|e| request_failed(format!("cannot reach {url}: {e}")))?;
-    let accepted = answer(resp, &url).await?;
+    let accepted = answer(resp).await?;
     if args.no_wait {
         return Ok(accepted);
     }
@@ -286,19 +301,30 @@ async fn submit(
             .send()
             .await
             .map_err(|e| request_failed(format!("cannot reach {job_url}: {e}")))?;
-        let job = answer(resp, &job_url).await?;
+        let job = answer(resp).await?;
         match job["state"].as_str() {
             Some("succeeded") => return Ok(job),
             Some("failed") => {
+                let errors: Vec<&str> = job["errors"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let why = if errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", errors.join("; "))
+                };
                 return Err(Failure {
                     code: 1,
-                    message: serde_json::to_string_pretty(&job).unwrap_or_default(),
+                    message: format!("job {id} failed{why}"),
+                    output: Some(job),
                 });
             }
             _ if Instant::now() >= deadline => {
                 return Err(Failure {
                     code: 1,
-                    message: format!("job {id} unfinished after {} s: {job}", args.timeout_s),
+                    message: format!("job {id} unfinished after {} s", args.timeout_s),
+                    output: Some(job),
                 });
             }
             _ => tokio::time::sleep(Duration::from_millis(250)).await,
@@ -336,7 +362,7 @@ pub async fn risks(a: &RisksArgs) -> Result<Value, Failure> {
         .send()
         .await
         .map_err(|e| request_failed(format!("cannot reach {url}: {e}")))?;
-    answer(resp, &url).await
+    answer(resp).await
 }
 
 #[cfg(test)]
@@ -359,6 +385,23 @@ mod tests {
     }
 
     #[test]
+    fn problems_print_status_title_and_detail() {
+        let p = serde_json::json!({
+            "type": "about:blank",
+            "title": "Unprocessable Entity",
+            "status": 422,
+            "detail": "not an SPDX document",
+        });
+        assert_eq!(
+            problem_message(422, &p),
+            "422 Unprocessable Entity: not an SPDX document"
+        );
+        // No problem body (a proxy's HTML page, an empty 404): the reason phrase.
+        assert_eq!(problem_message(404, &Value::Null), "404 Not Found");
+        assert_eq!(problem_message(502, &Value::Null), "502 Bad Gateway");
+    }
+
+    #[test]
     fn content_types_follow_format_and_file_name() {
         assert_eq!(ImportFormat::Nmap.content_type(), "application/xml");
         assert_eq!(ImportFormat::Csv.content_type(), "text/csv");
@@ -377,6 +420,39 @@ mod tests {
         );
         assert!(is_url(Path::new("https://example.org/kev.json")));
         assert!(!is_url(Path::new("./kev.json")));
+    }
+
+    #[test]
+    fn risks_query_carries_only_the_given_filters() {
+        let cli = Cli::try_parse_from([
+            "rampart",
+            "risks",
+            "--server",
+            "http://x/",
+            "--level",
+            "very_high",
+            "--asset",
+            "keycloak",
+            "--page",
+            "3",
+            "--per-page",
+            "1000",
+        ])
+        .unwrap();
+        let Command::Risks(a) = cli.command else {
+            panic!("risks")
+        };
+        assert_eq!(
+            risks_query(&a),
+            vec![
+                ("page", "3".to_owned()),
+                ("per_page", "1000".to_owned()),
+                ("level", "very_high".to_owned()),
+                ("asset", "keycloak".to_owned()),
+            ]
+        );
+        assert_eq!(ImportFormat::Cyclonedx.content_type(), "application/json");
+        assert_eq!(FeedKind::Kev.as_str(), "kev");
     }
 
     #[test]

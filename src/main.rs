@@ -58,6 +58,9 @@ fn client_command(cmd: &Command) -> Option<i32> {
             0
         }
         Err(f) => {
+            if let Some(v) = &f.output {
+                println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+            }
             eprintln!("error: {}", f.message);
             i32::from(f.code)
         }

@@ -11,6 +11,7 @@
 //!   publish loses nothing.
 
 pub mod assets;
+pub mod audit;
 pub mod dead_letters;
 pub mod entities;
 pub mod jobs;

@@ -38,7 +38,11 @@ async fn dead_letter(db: &Db, service: &str, d: BusDelivery, why: &str) {
             tracing::warn!(service, event = %e.event_id, error = why, deliveries = count, "dead-lettered");
         }
         Err(not_envelope) => {
-            tracing::warn!(service, error = not_envelope, "dead-lettered a message that is not an envelope");
+            tracing::warn!(
+                service,
+                error = not_envelope,
+                "dead-lettered a message that is not an envelope"
+            );
         }
     }
     d.nack(false, why).await;

@@ -2,6 +2,7 @@
 //! under its own supervisor ([`tree`]), plus the runner of asynchronous jobs ([`jobs`]).
 
 pub mod asset;
+pub mod audit;
 pub mod consumer;
 pub mod jobs;
 pub mod risk;
@@ -16,7 +17,7 @@ use crate::db::Db;
 pub const SERVICE_MAILBOX: usize = 16;
 
 /// The services a node can run (its roles), by name.
-pub const ALL_SERVICES: &[&str] = &["asset", "risk"];
+pub const ALL_SERVICES: &[&str] = &["asset", "risk", "audit"];
 
 /// The service trees this node runs and the addresses of their actors.
 pub struct Services {
@@ -26,6 +27,8 @@ pub struct Services {
     pub asset: Option<Addr<asset::AssetManagement>>,
     /// RiskAnalysis's address, when this node runs `risk`.
     pub risk: Option<Addr<risk::RiskAnalysis>>,
+    /// AuditReporting's address, when this node runs `audit`.
+    pub audit: Option<Addr<audit::AuditReporting>>,
 }
 
 /// Builds the supervisors of the services named in `roles` (one-for-one, one actor each).
@@ -46,6 +49,7 @@ pub fn tree(
         specs: Vec::new(),
         asset: None,
         risk: None,
+        audit: None,
     };
     if runs("asset") {
         let child = ChildSpec::new("asset-management", {
@@ -69,6 +73,18 @@ pub fn tree(
         .build();
         out.risk = Some(child.addr());
         out.specs.push(SupervisorSpec::new("risk").child(child));
+    }
+    if runs("audit") {
+        let subscription = bus.subscribe(audit::SERVICE, &["#"])?;
+        let child = ChildSpec::new("audit-reporting", {
+            let (db, bus) = (db.clone(), bus.clone());
+            move || audit::AuditReporting::new(db.clone(), &bus, subscription.clone())
+        })
+        .mailbox(MailboxConfig::bounded(SERVICE_MAILBOX))
+        .probes(probes)
+        .build();
+        out.audit = Some(child.addr());
+        out.specs.push(SupervisorSpec::new("audit").child(child));
     }
     Ok(out)
 }
