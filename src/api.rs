@@ -41,7 +41,7 @@ use rampart_actors::services::risk::{
     CurrentRisk, IngestFeed, RiskAnalysis, SetPoison, remote_current_risk,
 };
 use rampart_supervisors::Addr;
-use rampart_supervisors::resilience::{CallError, ResiliencePolicy};
+use rampart_supervisors::resilience::{CallError, ResiliencePolicy, Served};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
@@ -61,6 +61,8 @@ pub struct ServiceState {
     pub asset: Option<Addr<AssetManagement>>,
     /// RiskAnalysis, when this node runs `risk`.
     pub risk: Option<Addr<RiskAnalysis>>,
+    /// IncidentResponse, when this node runs `incident`.
+    pub incident: Option<Addr<rampart_actors::services::incident::IncidentResponse>>,
     /// The node's bus (its connection state is part of readiness).
     pub bus: rampart_actors::bus::Bus,
     /// Criticality rules for imports.
@@ -142,16 +144,16 @@ pub struct RisksQuery {
     pub kev_only: Option<bool>,
 }
 
-fn problem(status: StatusCode, detail: impl Into<String>, req: &HttpRequest) -> Problem {
+pub(crate) fn problem(status: StatusCode, detail: impl Into<String>, req: &HttpRequest) -> Problem {
     Problem::new(status, detail).at(req.path())
 }
 
-fn internal(e: impl std::fmt::Display, req: &HttpRequest) -> Problem {
+pub(crate) fn internal(e: impl std::fmt::Display, req: &HttpRequest) -> Problem {
     tracing::error!(path = req.path(), error = %e, "request failed");
     problem(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), req)
 }
 
-fn page_args(
+pub(crate) fn page_args(
     page: Option<u64>,
     per_page: Option<u64>,
     req: &HttpRequest,
@@ -288,7 +290,7 @@ pub fn feed_error_status(e: &FeedError) -> StatusCode {
 }
 
 /// The service's actor on this node, or 503 naming the role this node lacks.
-fn service_addr<A: rampart_supervisors::Actor>(
+pub(crate) fn service_addr<A: rampart_supervisors::Actor>(
     addr: &Option<Addr<A>>,
     service: &str,
     req: &HttpRequest,
@@ -472,6 +474,41 @@ async fn get_asset(
     }
 }
 
+/// The current risk of asset `key`: asked of the local RiskAnalysis when this node runs it, else
+/// over RabbitMQ of whichever node does; either way behind the `api.risk_query` policy (breaker,
+/// retry, time limiter, cached fallback: a failure serves the last answer marked stale).
+///
+/// # Errors
+/// The policy's [`CallError`] when nothing is cached.
+pub async fn current_risk(
+    state: &ServiceState,
+    key: &str,
+) -> Result<Served<Option<AssetRisk>>, CallError<String>> {
+    let local = state.risk.clone();
+    let remote = match &state.bus {
+        rampart_actors::bus::Bus::Amqp(b) => Some(b.clone()),
+        rampart_actors::bus::Bus::InProcess(_) => None,
+    };
+    // The RPC's own wait: the policy's time limiter bounds the call anyway.
+    let timeout = state.risk_policy.time_limiter().timeout_duration();
+    state
+        .risk_policy
+        .call_with_fallback(key.to_owned(), || {
+            let (local, remote, key) = (local.clone(), remote.clone(), key.to_owned());
+            async move {
+                match (local, remote) {
+                    (Some(addr), _) => addr
+                        .ask(CurrentRisk { asset_key: key })
+                        .await
+                        .map_err(|e| e.to_string())?,
+                    (None, Some(bus)) => remote_current_risk(&bus, &key, timeout).await,
+                    (None, None) => Err("no risk service reachable".to_owned()),
+                }
+            }
+        })
+        .await
+}
+
 /// `DELETE /assets/{id}`: retires the asset (kept, marked retired, `asset.retired` published:
 /// RiskAnalysis drops its findings).
 #[utoipa::path(delete, path = "/api/v1/assets/{id}", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, description = "Retired", body = Object), (status = 404, description = "No such active asset", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
@@ -526,45 +563,20 @@ async fn asset_risk(
             &req,
         ));
     };
-    // Asked of the local RiskAnalysis when this node runs it, else over RabbitMQ of whichever
-    // node does; either way behind the policy (breaker, retry, cached fallback).
-    let local = state.risk.clone();
-    let remote = match &state.bus {
-        rampart_actors::bus::Bus::Amqp(b) => Some(b.clone()),
-        rampart_actors::bus::Bus::InProcess(_) => None,
-    };
-    if local.is_none() && remote.is_none() {
+    if state.risk.is_none() && !matches!(state.bus, rampart_actors::bus::Bus::Amqp(_)) {
         service_addr(&state.risk, "risk", &req)?;
     }
-    // The RPC's own wait: the policy's time limiter bounds the call anyway.
-    let timeout = state.risk_policy.time_limiter().timeout_duration();
-    let served = state
-        .risk_policy
-        .call_with_fallback(key.clone(), || {
-            let (local, remote, key) = (local.clone(), remote.clone(), key.clone());
-            async move {
-                match (local, remote) {
-                    (Some(addr), _) => addr
-                        .ask(CurrentRisk { asset_key: key })
-                        .await
-                        .map_err(|e| e.to_string())?,
-                    (None, Some(bus)) => remote_current_risk(&bus, &key, timeout).await,
-                    (None, None) => Err("no risk service reachable".to_owned()),
-                }
-            }
-        })
-        .await
-        .map_err(|e| {
-            let status = match e {
-                CallError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-                _ => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            problem(
-                status,
-                format!("risk analysis unavailable and nothing cached for this asset: {e}"),
-                &req,
-            )
-        })?;
+    let served = current_risk(&state, &key).await.map_err(|e| {
+        let status = match e {
+            CallError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        problem(
+            status,
+            format!("risk analysis unavailable and nothing cached for this asset: {e}"),
+            &req,
+        )
+    })?;
     if served.value.is_none() {
         return Err(problem(
             StatusCode::NOT_FOUND,
@@ -795,6 +807,7 @@ pub fn routes(scope: Scope) -> Scope {
         .route("/assets/{id}/risk", web::get().to(asset_risk))
         .route("/threat-intel/{kind}", web::post().to(threat_intel))
         .route("/risks", web::get().to(risks))
+        .configure(crate::incidents_api::routes)
         .route("/dead-letters", web::get().to(list_dead_letters))
         .route("/audit", web::get().to(audit_log))
         .route("/audit/verify", web::get().to(audit_verify))

@@ -36,6 +36,8 @@ pub struct Config {
     pub assets: rampart_actors::asset::CriticalityRules,
     /// The event bus between services and nodes.
     pub bus: BusConfig,
+    /// IncidentResponse: when a risk finding opens an incident.
+    pub incidents: rampart_actors::db::incidents::OpenRule,
 }
 
 /// The event bus: in-process (no `amqp_url`) or RabbitMQ.
@@ -191,7 +193,8 @@ impl Config {
 pub struct NodeConfig {
     /// Names the node in logs, metrics and message envelopes. Default `rampart-1`.
     pub id: String,
-    /// The services this node runs (its roles): `asset`, `risk`, `audit`. Default: all. Several nodes may
+    /// The services this node runs (its roles): `asset`, `risk`, `incident`, `audit`. Default:
+    /// all. Several nodes may
     /// run the same service: they share its queue as competing consumers.
     pub services: Vec<String>,
 }
@@ -427,6 +430,7 @@ const SECTIONS: &[&str] = &[
     "api",
     "assets",
     "bus",
+    "incidents",
 ];
 
 impl Config {

@@ -92,6 +92,7 @@ async fn openapi() -> HttpResponse {
     use utoipa::OpenApi as _;
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::api::ServiceApiDoc::openapi());
+    doc.merge(crate::incidents_api::IncidentApiDoc::openapi());
     HttpResponse::Ok().json(doc)
 }
 

@@ -7,5 +7,6 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod http;
+pub mod incidents_api;
 pub mod node;
 pub mod problem;

@@ -119,9 +119,15 @@ impl Node {
                 "jobs left unfinished by the last run marked failed"
             );
         }
-        let services =
-            rampart_actors::services::tree(&db, &bus, &cfg.node.id, probes, &cfg.node.services)
-                .context("building the service trees")?;
+        let services = rampart_actors::services::tree(
+            &db,
+            &bus,
+            &cfg.node.id,
+            probes,
+            &cfg.node.services,
+            &cfg.incidents,
+        )
+        .context("building the service trees")?;
         for spec in services.specs {
             root = root.child(
                 spec.intensity(cfg.supervision.max_restarts, cfg.supervision.within())
@@ -138,6 +144,7 @@ impl Node {
             db: db.clone(),
             asset: services.asset.clone(),
             risk: services.risk.clone(),
+            incident: services.incident.clone(),
             bus: bus.clone(),
             rules: cfg.assets.clone(),
             max_import_bytes: cfg.api.max_import_bytes,

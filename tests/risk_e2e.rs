@@ -373,6 +373,109 @@ async fn suite(node: &NodeProc) {
         );
     }
 
+    // Incidents (issue 5): one per (asset, vulnerability) whose finding scores >= 20 (config
+    // incidents.min_score; KEV needs criticality >= 4, these assets have 3).
+    let mut causes = std::collections::BTreeSet::new();
+    for f in all_findings(node, "").await {
+        if f["score"].as_u64().unwrap() >= 20 {
+            causes.insert(format!(
+                "risk:{}:{}",
+                f["asset_key"].as_str().unwrap(),
+                f["vulnerability"].as_str().unwrap()
+            ));
+        }
+    }
+    assert!(
+        causes.iter().any(|c| c.contains("GHSA-36p3-wjmg-h94x")),
+        "{causes:?}"
+    );
+    let mut listed = Value::Null;
+    let opened = wait_for(Duration::from_secs(30), async || {
+        listed = get_json(&node.api("/incidents?per_page=1000")).await.1;
+        listed["total"].as_u64() == Some(causes.len() as u64)
+    })
+    .await;
+    assert!(opened, "one incident per cause {causes:?}: {listed}");
+    let got: std::collections::BTreeSet<String> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["cause_key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(got, causes);
+    let spring_incident = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["cause_key"]
+                .as_str()
+                .unwrap()
+                .ends_with("GHSA-36p3-wjmg-h94x")
+        })
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let inc = |p: &str| node.api(&format!("/incidents/{spring_incident}{p}"));
+    let (_, d) = get_json(&inc("")).await;
+    assert_eq!(d["incident"]["state"], "detected");
+    assert_eq!(d["timeline"][0]["kind"], "opened");
+    assert_eq!(d["risk"]["freshness"], "fresh", "{d}");
+    assert!(d["risk"]["value"]["max_score"].as_u64().unwrap() >= 20);
+    let post_json = async |url: String, body: Value| {
+        let r = reqwest::Client::new()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    let (s, p) = post_json(inc("/transition"), serde_json::json!({"to": "contained"})).await;
+    assert_eq!(s, 409, "detected -> contained skips triage: {p}");
+    let (s, p) = post_json(inc("/transition"), serde_json::json!({"to": "exploded"})).await;
+    assert_eq!(s, 422, "{p}");
+    let (s, _) = post_json(inc("/transition"), serde_json::json!({"to": "triaged", "actor": "ana", "note": "Spring4Shell on the admin console"})).await;
+    assert_eq!(s, 200);
+    let (s, _) = post_json(
+        inc("/assign"),
+        serde_json::json!({"assignee": "platform-team"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = post_json(
+        inc("/comments"),
+        serde_json::json!({"text": "WAF rule deployed", "actor": "ana"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, _) = post_json(inc("/comments"), serde_json::json!({"text": "  "})).await;
+    assert_eq!(s, 422);
+    let (s, _) = post_json(
+        inc("/transition"),
+        serde_json::json!({"to": "contained", "actor": "ana"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, d) = get_json(&inc("")).await;
+    assert_eq!(d["incident"]["state"], "contained");
+    assert_eq!(d["incident"]["assignee"], "platform-team");
+    let kinds: Vec<&str> = d["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["opened", "transition", "assigned", "comment", "transition"]
+    );
+    assert_eq!(get_json(&node.api("/incidents/999999")).await.0, 404);
+    assert_eq!(get_json(&node.api("/incidents/abc")).await.0, 400);
+    assert_eq!(get_json(&node.api("/incidents?state=bogus")).await.0, 400);
+    let incidents_before = causes.len() as u64;
+
     // EPSS (FIRST's CSV): CVE-2021-33194 (GO-2021-0238 on x/net, no CVSS vector, not in KEV)
     // at 0.6 raises its likelihood from the no-vector default 3 to 5; only proton-bridge, the
     // asset holding that package, is re-scored.
@@ -677,6 +780,14 @@ async fn suite(node: &NodeProc) {
     .await;
     assert_eq!(job["state"], "succeeded", "the next import works: {job}");
     assert_eq!(job["result"]["discovered"], 1);
+
+    // Later feeds re-scored assets (risk.changed): still one incident per cause.
+    let (_, after) = get_json(&node.api("/incidents?per_page=1")).await;
+    assert_eq!(
+        after["total"].as_u64(),
+        Some(incidents_before),
+        "no duplicate incidents"
+    );
 
     // Retiring an asset: asset.retired, RiskAnalysis drops its findings.
     let r = reqwest::Client::new()

@@ -49,7 +49,11 @@ pub const DEFAULT_NAMESPACE: &str = "rampart";
 
 /// The services and the event types (topic patterns) each consumes: the static topology every
 /// node declares.
-pub const TOPOLOGY: &[(&str, &[&str])] = &[("risk", &["asset.*"]), ("audit", &["#"])];
+pub const TOPOLOGY: &[(&str, &[&str])] = &[
+    ("risk", &["asset.*"]),
+    ("incident", &["risk.*"]),
+    ("audit", &["#"]),
+];
 
 /// The domain-event exchange of namespace `ns`: `<ns>.events`.
 pub fn exchange_name(ns: &str) -> String {

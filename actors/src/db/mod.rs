@@ -14,6 +14,7 @@ pub mod assets;
 pub mod audit;
 pub mod dead_letters;
 pub mod entities;
+pub mod incidents;
 pub mod jobs;
 pub mod migrations;
 pub mod outbox;

@@ -4,6 +4,7 @@
 pub mod asset;
 pub mod audit;
 pub mod consumer;
+pub mod incident;
 pub mod jobs;
 pub mod risk;
 
@@ -17,7 +18,7 @@ use crate::db::Db;
 pub const SERVICE_MAILBOX: usize = 16;
 
 /// The services a node can run (its roles), by name.
-pub const ALL_SERVICES: &[&str] = &["asset", "risk", "audit"];
+pub const ALL_SERVICES: &[&str] = &["asset", "risk", "incident", "audit"];
 
 /// The service trees this node runs and the addresses of their actors.
 pub struct Services {
@@ -29,6 +30,8 @@ pub struct Services {
     pub risk: Option<Addr<risk::RiskAnalysis>>,
     /// AuditReporting's address, when this node runs `audit`.
     pub audit: Option<Addr<audit::AuditReporting>>,
+    /// IncidentResponse's address, when this node runs `incident`.
+    pub incident: Option<Addr<incident::IncidentResponse>>,
 }
 
 /// Builds the supervisors of the services named in `roles` (one-for-one, one actor each).
@@ -43,6 +46,7 @@ pub fn tree(
     node: &str,
     probes: Probes,
     roles: &[String],
+    open_rule: &crate::db::incidents::OpenRule,
 ) -> Result<Services, BusError> {
     let runs = |s: &str| roles.iter().any(|r| r == s);
     let mut out = Services {
@@ -50,6 +54,7 @@ pub fn tree(
         asset: None,
         risk: None,
         audit: None,
+        incident: None,
     };
     if runs("asset") {
         let child = ChildSpec::new("asset-management", {
@@ -73,6 +78,28 @@ pub fn tree(
         .build();
         out.risk = Some(child.addr());
         out.specs.push(SupervisorSpec::new("risk").child(child));
+    }
+    if runs("incident") {
+        let subscription = bus.subscribe(incident::SERVICE, &["risk.*"])?;
+        let child = ChildSpec::new("incident-response", {
+            let (db, node, bus, rule) =
+                (db.clone(), node.to_owned(), bus.clone(), open_rule.clone());
+            move || {
+                incident::IncidentResponse::new(
+                    db.clone(),
+                    node.clone(),
+                    rule.clone(),
+                    &bus,
+                    subscription.clone(),
+                )
+            }
+        })
+        .mailbox(MailboxConfig::bounded(SERVICE_MAILBOX))
+        .probes(probes)
+        .build();
+        out.incident = Some(child.addr());
+        out.specs
+            .push(SupervisorSpec::new("incidents").child(child));
     }
     if runs("audit") {
         let subscription = bus.subscribe(audit::SERVICE, &["#"])?;

@@ -1,0 +1,450 @@
+//! IncidentResponse's storage: incidents opened from risk events, their lifecycle and timeline.
+//!
+//! # Opening
+//! Each finding of a `risk.scored` / `risk.changed` event ([`crate::db::risk::AssetRiskEvent`])
+//! that meets the [`OpenRule`] opens an incident whose cause key is `risk:<asset>:<vulnerability>`
+//! (unique): a finding seen again (another component version, a re-score, a redelivered event)
+//! opens nothing new. `incident.opened` is written to the outbox in the same transaction.
+//!
+//! # Lifecycle (NIST SP 800-61 Rev. 2, section 3: detection & analysis, containment,
+//! eradication & recovery, post-incident activity)
+//! `detected` → `triaged` → `contained` → `eradicated` → `recovered` → `closed`, one step at a
+//! time; `triaged` → `closed` too (a false positive, closed after analysis). Nothing leaves
+//! `closed`. Any other transition is refused ([`IncidentError::IllegalTransition`]).
+
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+
+use super::Db;
+use super::entities::{incident, incident_event};
+use super::outbox::{self, OutboxError};
+use super::processed;
+use super::risk::{AssetRiskEvent, EventOutcome};
+use crate::bus::{BusError, Envelope};
+
+/// Service name of IncidentResponse.
+pub const SERVICE: &str = "incident";
+
+/// Lifecycle states, in order.
+pub const STATES: &[&str] = &[
+    "detected",
+    "triaged",
+    "contained",
+    "eradicated",
+    "recovered",
+    "closed",
+];
+
+/// Whether `from` → `to` is allowed (module docs).
+pub fn transition_allowed(from: &str, to: &str) -> bool {
+    let pos = |s: &str| STATES.iter().position(|x| *x == s);
+    match (pos(from), pos(to)) {
+        (Some(f), Some(t)) => t == f + 1 || (from == "triaged" && to == "closed"),
+        _ => false,
+    }
+}
+
+/// When a finding opens an incident. Config `[incidents]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenRule {
+    /// A KEV-listed finding on an asset of at least this criticality opens one. Default 4.
+    pub kev_min_criticality: u8,
+    /// Any finding with at least this score (1..=25) opens one. Default 20 (very high).
+    pub min_score: u8,
+}
+
+impl Default for OpenRule {
+    fn default() -> Self {
+        Self {
+            kev_min_criticality: 4,
+            min_score: 20,
+        }
+    }
+}
+
+/// Why an incident operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IncidentError {
+    /// No such incident.
+    #[error("no incident {0}")]
+    NotFound(i64),
+    /// The lifecycle forbids it.
+    #[error(
+        "illegal transition {from} -> {to} (allowed: the next state of detected, triaged, contained, eradicated, recovered, closed; or triaged -> closed)"
+    )]
+    IllegalTransition {
+        /// Current state.
+        from: String,
+        /// Requested state.
+        to: String,
+    },
+    /// Bad input (empty comment, unknown state, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// Database error.
+    #[error("incident storage: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    /// Outbox error.
+    #[error("incident events: {0}")]
+    Outbox(#[from] OutboxError),
+    /// Event building error.
+    #[error("incident events: {0}")]
+    Event(#[from] BusError),
+}
+
+/// An incident as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IncidentView {
+    /// Id.
+    pub id: i64,
+    /// `risk:<asset>:<vulnerability>`.
+    pub cause_key: String,
+    /// Title.
+    pub title: String,
+    /// Affected asset key.
+    pub asset_key: String,
+    /// Risk level when opened.
+    pub level: String,
+    /// Risk score when opened.
+    pub score: i16,
+    /// Lifecycle state.
+    pub state: String,
+    /// Assignee.
+    pub assignee: Option<String>,
+    /// RFC 3339 UTC.
+    pub opened_at: String,
+    /// RFC 3339 UTC.
+    pub updated_at: String,
+    /// RFC 3339 UTC, when closed.
+    pub closed_at: Option<String>,
+}
+
+impl From<incident::Model> for IncidentView {
+    fn from(m: incident::Model) -> Self {
+        Self {
+            id: m.id,
+            cause_key: m.cause_key,
+            title: m.title,
+            asset_key: m.asset_key,
+            level: m.level,
+            score: m.score,
+            state: m.state,
+            assignee: m.assignee,
+            opened_at: m.opened_at.to_rfc3339(),
+            updated_at: m.updated_at.to_rfc3339(),
+            closed_at: m.closed_at.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+/// One timeline entry.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    /// RFC 3339 UTC.
+    pub at: String,
+    /// `opened`, `transition`, `assigned`, `comment`.
+    pub kind: String,
+    /// Who.
+    pub actor: String,
+    /// State before.
+    pub from_state: Option<String>,
+    /// State after.
+    pub to_state: Option<String>,
+    /// Text.
+    pub text: Option<String>,
+}
+
+async fn note(
+    tx: &DatabaseTransaction,
+    id: i64,
+    kind: &str,
+    actor: &str,
+    from_to: (Option<&str>, Option<&str>),
+    text: Option<&str>,
+) -> Result<(), sea_orm::DbErr> {
+    incident_event::Entity::insert(incident_event::ActiveModel {
+        incident_id: Set(id),
+        at: Set(Utc::now()),
+        kind: Set(kind.to_owned()),
+        actor: Set(actor.chars().take(256).collect()),
+        from_state: Set(from_to.0.map(str::to_owned)),
+        to_state: Set(from_to.1.map(str::to_owned)),
+        text: Set(text.map(str::to_owned)),
+        ..Default::default()
+    })
+    .exec_without_returning(tx)
+    .await?;
+    Ok(())
+}
+
+/// Applies a batch of risk events in one transaction (module docs); one outcome per event.
+///
+/// # Errors
+/// [`IncidentError`]: nothing of the batch is stored.
+pub async fn apply_risk_events(
+    db: &Db,
+    node: &str,
+    rule: &OpenRule,
+    events: &[Envelope],
+) -> Result<Vec<EventOutcome>, IncidentError> {
+    let tx = db.begin_write().await?;
+    let mut out = Vec::with_capacity(events.len());
+    for e in events {
+        if !matches!(e.event_type.as_str(), "risk.scored" | "risk.changed") {
+            out.push(EventOutcome::Ignored);
+            continue;
+        }
+        let body: AssetRiskEvent = match e.body_as() {
+            Ok(b) => b,
+            Err(err) => {
+                out.push(EventOutcome::Rejected(err.to_string()));
+                continue;
+            }
+        };
+        if !processed::first_time(&tx, SERVICE, e.event_id).await? {
+            out.push(EventOutcome::Duplicate);
+            continue;
+        }
+        for f in &body.findings {
+            let opens = (f.kev && body.criticality >= rule.kev_min_criticality)
+                || f.score >= rule.min_score;
+            if !opens {
+                continue;
+            }
+            let cause = format!("risk:{}:{}", body.asset_key, f.vulnerability);
+            let now = Utc::now();
+            let title = format!(
+                "{} on {} ({} {})",
+                f.cves.first().unwrap_or(&f.vulnerability),
+                body.asset_key,
+                f.component,
+                f.component_version.as_deref().unwrap_or("")
+            );
+            let inserted = incident::Entity::insert(incident::ActiveModel {
+                cause_key: Set(cause.clone()),
+                title: Set(title.trim().to_owned()),
+                asset_key: Set(body.asset_key.clone()),
+                level: Set(f.level.clone()),
+                score: Set(i16::from(f.score)),
+                state: Set("detected".to_owned()),
+                assignee: Set(None),
+                opened_at: Set(now),
+                updated_at: Set(now),
+                closed_at: Set(None),
+                ..Default::default()
+            })
+            .on_conflict(
+                OnConflict::column(incident::Column::CauseKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&tx)
+            .await?;
+            if inserted == 0 {
+                continue;
+            }
+            let Some(row) = incident::Entity::find()
+                .filter(incident::Column::CauseKey.eq(cause.as_str()))
+                .one(&tx)
+                .await?
+            else {
+                continue;
+            };
+            note(
+                &tx,
+                row.id,
+                "opened",
+                "system",
+                (None, Some("detected")),
+                Some(&format!(
+                    "opened from {} (score {}, {}{})",
+                    e.event_type,
+                    f.score,
+                    f.level,
+                    if f.kev { ", KEV-listed" } else { "" }
+                )),
+            )
+            .await?;
+            let ev = Envelope::new("incident.opened", node, &IncidentView::from(row))?.caused_by(e);
+            outbox::append(&tx, SERVICE, &ev).await?;
+        }
+        out.push(EventOutcome::Applied);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Moves incident `id` to `to` (module docs), with an optional note; publishes
+/// `incident.transitioned` (and `incident.resolved` on `closed`).
+///
+/// # Errors
+/// [`IncidentError::NotFound`], [`IncidentError::IllegalTransition`], storage errors.
+pub async fn transition(
+    db: &Db,
+    node: &str,
+    id: i64,
+    to: &str,
+    actor: &str,
+    text: Option<&str>,
+) -> Result<IncidentView, IncidentError> {
+    if !STATES.contains(&to) {
+        return Err(IncidentError::Invalid(format!(
+            "unknown state {to:?} (states: {})",
+            STATES.join(", ")
+        )));
+    }
+    let tx = db.begin_write().await?;
+    let row = incident::Entity::find_by_id(id)
+        .one(&tx)
+        .await?
+        .ok_or(IncidentError::NotFound(id))?;
+    if !transition_allowed(&row.state, to) {
+        return Err(IncidentError::IllegalTransition {
+            from: row.state,
+            to: to.to_owned(),
+        });
+    }
+    let from = row.state.clone();
+    let now = Utc::now();
+    let mut m: incident::ActiveModel = row.into();
+    m.state = Set(to.to_owned());
+    m.updated_at = Set(now);
+    if to == "closed" {
+        m.closed_at = Set(Some(now));
+    }
+    let updated = m.update(&tx).await?;
+    note(&tx, id, "transition", actor, (Some(&from), Some(to)), text).await?;
+    let view = IncidentView::from(updated);
+    outbox::append(
+        &tx,
+        SERVICE,
+        &Envelope::new("incident.transitioned", node, &view)?,
+    )
+    .await?;
+    if to == "closed" {
+        outbox::append(
+            &tx,
+            SERVICE,
+            &Envelope::new("incident.resolved", node, &view)?,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Assigns incident `id` to `assignee`.
+///
+/// # Errors
+/// [`IncidentError::NotFound`], [`IncidentError::Invalid`] for an empty assignee, storage errors.
+pub async fn assign(
+    db: &Db,
+    id: i64,
+    assignee: &str,
+    actor: &str,
+) -> Result<IncidentView, IncidentError> {
+    let assignee = assignee.trim();
+    if assignee.is_empty() || assignee.len() > 256 {
+        return Err(IncidentError::Invalid(
+            "assignee must be 1..=256 bytes".to_owned(),
+        ));
+    }
+    let tx = db.begin_write().await?;
+    let row = incident::Entity::find_by_id(id)
+        .one(&tx)
+        .await?
+        .ok_or(IncidentError::NotFound(id))?;
+    let mut m: incident::ActiveModel = row.into();
+    m.assignee = Set(Some(assignee.to_owned()));
+    m.updated_at = Set(Utc::now());
+    let updated = m.update(&tx).await?;
+    note(&tx, id, "assigned", actor, (None, None), Some(assignee)).await?;
+    tx.commit().await?;
+    Ok(IncidentView::from(updated))
+}
+
+/// Adds a comment to incident `id`.
+///
+/// # Errors
+/// [`IncidentError::NotFound`], [`IncidentError::Invalid`] for an empty or oversized (> 64 KiB)
+/// comment, storage errors.
+pub async fn comment(db: &Db, id: i64, text: &str, actor: &str) -> Result<(), IncidentError> {
+    if text.trim().is_empty() || text.len() > 64 * 1024 {
+        return Err(IncidentError::Invalid(
+            "a comment is 1..=65536 bytes".to_owned(),
+        ));
+    }
+    let tx = db.begin_write().await?;
+    incident::Entity::find_by_id(id)
+        .one(&tx)
+        .await?
+        .ok_or(IncidentError::NotFound(id))?;
+    note(&tx, id, "comment", actor, (None, None), Some(text)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Incidents, newest first, optionally of one state and/or asset; one page and the total.
+///
+/// # Errors
+/// Database errors.
+pub async fn list(
+    db: &Db,
+    state: Option<&str>,
+    asset_key: Option<&str>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<IncidentView>, u64), sea_orm::DbErr> {
+    let mut q = incident::Entity::find();
+    if let Some(s) = state {
+        q = q.filter(incident::Column::State.eq(s));
+    }
+    if let Some(a) = asset_key {
+        q = q.filter(incident::Column::AssetKey.eq(a));
+    }
+    let total = q.clone().count(db.conn()).await?;
+    let per_page = per_page.clamp(1, 1000);
+    let rows = q
+        .order_by_desc(incident::Column::Id)
+        .offset(super::page_offset(page, per_page))
+        .limit(per_page)
+        .all(db.conn())
+        .await?;
+    Ok((rows.into_iter().map(IncidentView::from).collect(), total))
+}
+
+/// Incident `id` with its timeline, if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn get(
+    db: &Db,
+    id: i64,
+) -> Result<Option<(IncidentView, Vec<TimelineEntry>)>, sea_orm::DbErr> {
+    let Some(row) = incident::Entity::find_by_id(id).one(db.conn()).await? else {
+        return Ok(None);
+    };
+    let timeline = incident_event::Entity::find()
+        .filter(incident_event::Column::IncidentId.eq(id))
+        .order_by_asc(incident_event::Column::Id)
+        .limit(10_000)
+        .all(db.conn())
+        .await?
+        .into_iter()
+        .map(|t| TimelineEntry {
+            at: t.at.to_rfc3339(),
+            kind: t.kind,
+            actor: t.actor,
+            from_state: t.from_state,
+            to_state: t.to_state,
+            text: t.text,
+        })
+        .collect();
+    Ok(Some((IncidentView::from(row), timeline)))
+}
