@@ -9,6 +9,7 @@
 
 pub mod asset;
 pub mod bus;
+pub mod control;
 pub mod db;
 pub mod demo;
 pub mod link;
