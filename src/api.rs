@@ -61,6 +61,8 @@ pub struct ServiceState {
     pub asset: Option<Addr<AssetManagement>>,
     /// RiskAnalysis, when this node runs `risk`.
     pub risk: Option<Addr<RiskAnalysis>>,
+    /// ControlMapping, when this node runs `control`.
+    pub control: Option<Addr<rampart_actors::services::control::ControlMapping>>,
     /// IncidentResponse, when this node runs `incident`.
     pub incident: Option<Addr<rampart_actors::services::incident::IncidentResponse>>,
     /// The node's bus (its connection state is part of readiness).
@@ -207,7 +209,11 @@ pub fn feed_media_types(kind: &str) -> &'static [&'static str] {
     }
 }
 
-fn check_media_type(req: &HttpRequest, accepted: &[&str], what: &str) -> Result<String, Problem> {
+pub(crate) fn check_media_type(
+    req: &HttpRequest,
+    accepted: &[&str],
+    what: &str,
+) -> Result<String, Problem> {
     match media_type(req) {
         Some(m) if accepted.contains(&m.as_str()) => Ok(m),
         Some(m) => Err(problem(
@@ -229,7 +235,7 @@ fn check_media_type(req: &HttpRequest, accepted: &[&str], what: &str) -> Result<
     }
 }
 
-async fn read_body(
+pub(crate) async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,
@@ -808,6 +814,7 @@ pub fn routes(scope: Scope) -> Scope {
         .route("/threat-intel/{kind}", web::post().to(threat_intel))
         .route("/risks", web::get().to(risks))
         .configure(crate::incidents_api::routes)
+        .configure(crate::controls_api::routes)
         .route("/dead-letters", web::get().to(list_dead_letters))
         .route("/audit", web::get().to(audit_log))
         .route("/audit/verify", web::get().to(audit_verify))

@@ -193,8 +193,8 @@ impl Config {
 pub struct NodeConfig {
     /// Names the node in logs, metrics and message envelopes. Default `rampart-1`.
     pub id: String,
-    /// The services this node runs (its roles): `asset`, `risk`, `incident`, `audit`. Default:
-    /// all. Several nodes may
+    /// The services this node runs (its roles): `asset`, `risk`, `control`, `incident`, `audit`.
+    /// Default: all. Several nodes may
     /// run the same service: they share its queue as competing consumers.
     pub services: Vec<String>,
 }

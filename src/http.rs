@@ -93,6 +93,7 @@ async fn openapi() -> HttpResponse {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::api::ServiceApiDoc::openapi());
     doc.merge(crate::incidents_api::IncidentApiDoc::openapi());
+    doc.merge(crate::controls_api::ControlApiDoc::openapi());
     HttpResponse::Ok().json(doc)
 }
 

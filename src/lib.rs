@@ -6,6 +6,7 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod controls_api;
 pub mod http;
 pub mod incidents_api;
 pub mod node;

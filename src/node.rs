@@ -145,6 +145,7 @@ impl Node {
             asset: services.asset.clone(),
             risk: services.risk.clone(),
             incident: services.incident.clone(),
+            control: services.control.clone(),
             bus: bus.clone(),
             rules: cfg.assets.clone(),
             max_import_bytes: cfg.api.max_import_bytes,

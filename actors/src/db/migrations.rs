@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(M20261124000007Epss),
             Box::new(M20261124000008Audit),
             Box::new(M20261124000009Incidents),
+            Box::new(M20261124000010Controls),
         ]
     }
 }
@@ -1070,5 +1071,40 @@ impl MigrationTrait for M20261124000009Incidents {
             false,
         )
         .await
+    }
+}
+
+/// ControlMapping's frameworks, controls and crosswalks (plain SQL: both backends take it).
+#[derive(Debug)]
+struct M20261124000010Controls;
+
+impl MigrationName for M20261124000010Controls {
+    fn name(&self) -> &str {
+        "m20261124_000010_controls"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261124000010Controls {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for sql in [
+            "CREATE TABLE IF NOT EXISTS control_frameworks (id VARCHAR(128) NOT NULL PRIMARY KEY, \
+             name TEXT NOT NULL, version VARCHAR(128), source_format VARCHAR(32) NOT NULL, \
+             controls BIGINT NOT NULL, updated_at VARCHAR(40) NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS control_controls (framework VARCHAR(128) NOT NULL, \
+             id VARCHAR(128) NOT NULL, label VARCHAR(128) NOT NULL, title TEXT NOT NULL, \
+             parent VARCHAR(128), kind VARCHAR(16) NOT NULL, assessable BOOLEAN NOT NULL, \
+             withdrawn BOOLEAN NOT NULL, statement TEXT, PRIMARY KEY (framework, id))",
+            "CREATE TABLE IF NOT EXISTS control_crosswalk (source_framework VARCHAR(128) NOT NULL, \
+             source_id VARCHAR(128) NOT NULL, target_framework VARCHAR(128) NOT NULL, \
+             target_id VARCHAR(128) NOT NULL, relationship VARCHAR(24) NOT NULL, rationale TEXT, \
+             PRIMARY KEY (source_framework, source_id, target_framework, target_id))",
+            "CREATE INDEX IF NOT EXISTS control_crosswalk_target ON control_crosswalk \
+             (target_framework, target_id)",
+        ] {
+            db.execute_unprepared(sql).await?;
+        }
+        Ok(())
     }
 }

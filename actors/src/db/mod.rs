@@ -12,6 +12,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod controls;
 pub mod dead_letters;
 pub mod entities;
 pub mod incidents;

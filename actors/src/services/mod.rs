@@ -4,6 +4,7 @@
 pub mod asset;
 pub mod audit;
 pub mod consumer;
+pub mod control;
 pub mod incident;
 pub mod jobs;
 pub mod risk;
@@ -18,7 +19,7 @@ use crate::db::Db;
 pub const SERVICE_MAILBOX: usize = 16;
 
 /// The services a node can run (its roles), by name.
-pub const ALL_SERVICES: &[&str] = &["asset", "risk", "incident", "audit"];
+pub const ALL_SERVICES: &[&str] = &["asset", "risk", "control", "incident", "audit"];
 
 /// The service trees this node runs and the addresses of their actors.
 pub struct Services {
@@ -32,6 +33,8 @@ pub struct Services {
     pub audit: Option<Addr<audit::AuditReporting>>,
     /// IncidentResponse's address, when this node runs `incident`.
     pub incident: Option<Addr<incident::IncidentResponse>>,
+    /// ControlMapping's address, when this node runs `control`.
+    pub control: Option<Addr<control::ControlMapping>>,
 }
 
 /// Builds the supervisors of the services named in `roles` (one-for-one, one actor each).
@@ -55,6 +58,7 @@ pub fn tree(
         risk: None,
         audit: None,
         incident: None,
+        control: None,
     };
     if runs("asset") {
         let child = ChildSpec::new("asset-management", {
@@ -78,6 +82,17 @@ pub fn tree(
         .build();
         out.risk = Some(child.addr());
         out.specs.push(SupervisorSpec::new("risk").child(child));
+    }
+    if runs("control") {
+        let child = ChildSpec::new("control-mapping", {
+            let db = db.clone();
+            move || control::ControlMapping::new(db.clone())
+        })
+        .mailbox(MailboxConfig::bounded(SERVICE_MAILBOX))
+        .probes(probes)
+        .build();
+        out.control = Some(child.addr());
+        out.specs.push(SupervisorSpec::new("controls").child(child));
     }
     if runs("incident") {
         let subscription = bus.subscribe(incident::SERVICE, &["risk.*"])?;
