@@ -424,7 +424,7 @@ async fn with_every_risk_node_down_the_asset_node_serves_the_cached_score_marked
             "1000",
         ),
     ];
-    let a = c.node("node-a", "asset", &breaker).await;
+    let a = c.node("node-a", "asset,incident", &breaker).await;
     let b = c.node("node-b", "risk", &[]).await;
     let ghsa = std::fs::read(data("osv/ghsa/GHSA-36p3-wjmg-h94x.json")).unwrap();
     assert_eq!(
