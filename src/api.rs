@@ -61,6 +61,8 @@ pub struct ServiceState {
     pub asset: Option<Addr<AssetManagement>>,
     /// RiskAnalysis, when this node runs `risk`.
     pub risk: Option<Addr<RiskAnalysis>>,
+    /// Weakness -> control rules (`[[controls.rules]]`).
+    pub control_rules: Vec<rampart_actors::control::rules::WeaknessRule>,
     /// ControlMapping, when this node runs `control`.
     pub control: Option<Addr<rampart_actors::services::control::ControlMapping>>,
     /// IncidentResponse, when this node runs `incident`.

@@ -38,6 +38,25 @@ pub struct Config {
     pub bus: BusConfig,
     /// IncidentResponse: when a risk finding opens an incident.
     pub incidents: rampart_actors::db::incidents::OpenRule,
+    /// ControlMapping: Rampart's weakness -> control rules.
+    pub controls: ControlsConfig,
+}
+
+/// ControlMapping settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlsConfig {
+    /// Weakness -> SP 800-53 rules ([`rampart_actors::control::rules`]); a finding maps to the
+    /// union of the controls of every rule it matches.
+    pub rules: Vec<rampart_actors::control::rules::WeaknessRule>,
+}
+
+impl Default for ControlsConfig {
+    fn default() -> Self {
+        Self {
+            rules: rampart_actors::control::rules::default_rules(),
+        }
+    }
 }
 
 /// The event bus: in-process (no `amqp_url`) or RabbitMQ.
@@ -431,6 +450,7 @@ const SECTIONS: &[&str] = &[
     "assets",
     "bus",
     "incidents",
+    "controls",
 ];
 
 impl Config {

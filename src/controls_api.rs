@@ -6,6 +6,7 @@
 //! | `GET /frameworks` | loaded frameworks |
 //! | `GET /frameworks/{framework}/controls?page=&per_page=` | its controls, by id |
 //! | `GET /frameworks/{framework}/controls/{id}` | one control with its mappings to other frameworks (both directions of each crosswalk) |
+//! | `GET /assets/{id}/controls` | the asset's findings mapped to SP 800-53 controls by the `[[controls.rules]]`, with owner and due date, and each control's crosswalked counterparts |
 //!
 //! Control ids may be written as the framework writes them (`CM-7(2)`, `cm-7.2`, `pr.aa-01`):
 //! they are normalised ([`rampart_actors::control::normalise_control_id`]).
@@ -170,9 +171,161 @@ async fn get_control(
     }
 }
 
+/// One recommendation: a finding, the controls that mitigate it, an owner and a due date.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Recommendation {
+    /// Vulnerability record id.
+    pub vulnerability: String,
+    /// Its CVE ids.
+    pub cves: Vec<String>,
+    /// Component and version.
+    pub component: String,
+    /// Risk level.
+    pub level: String,
+    /// Risk score.
+    pub score: u8,
+    /// KEV-listed.
+    pub kev: bool,
+    /// Owner: the asset's owner, else `unassigned`.
+    pub owner: String,
+    /// Remediate by (YYYY-MM-DD), from the level (CISA BOD 19-02 / 22-01, see
+    /// `control::rules`).
+    pub due_date: String,
+    /// SP 800-53 controls (canonical ids).
+    pub controls: Vec<String>,
+    /// Names of the rules that matched.
+    pub rules: Vec<String>,
+}
+
+/// A mitigating control with its crosswalked counterparts.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MitigatingControl {
+    /// SP 800-53 rev5 id.
+    pub id: String,
+    /// Title, when SP 800-53 is loaded.
+    pub title: Option<String>,
+    /// Findings it mitigates.
+    pub findings: usize,
+    /// The same control in the other loaded frameworks.
+    pub mappings: Vec<MappingView>,
+}
+
+/// `GET /assets/{id}/controls`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AssetControls {
+    /// Asset key.
+    pub asset_key: String,
+    /// One per finding.
+    pub recommendations: Vec<Recommendation>,
+    /// The union of the controls, most findings first.
+    pub controls: Vec<MitigatingControl>,
+}
+
+/// Framework id of the rules' controls.
+const RULES_FRAMEWORK: &str = "nist-sp-800-53-rev5";
+
+#[utoipa::path(get, path = "/api/v1/assets/{id}/controls", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, body = AssetControls), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn asset_controls(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| problem(StatusCode::BAD_REQUEST, "an asset id is an integer", &req))?;
+    let Some(asset) = rampart_actors::db::assets::get_asset(&state.db, id)
+        .await
+        .map_err(|e| internal(e, &req))?
+    else {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("no asset {id}"),
+            &req,
+        ));
+    };
+    let a = asset.asset;
+    let (findings, _) = rampart_actors::db::risk::list_findings(
+        &state.db,
+        &rampart_actors::db::risk::FindingFilter {
+            asset_key: Some(a.key.clone()),
+            page: 1,
+            per_page: 1000,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| internal(e, &req))?;
+    let today = chrono::Utc::now().date_naive();
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let mut recommendations = Vec::with_capacity(findings.len());
+    for f in findings {
+        let mut controls = Vec::new();
+        let mut rules = Vec::new();
+        for r in state
+            .control_rules
+            .iter()
+            .filter(|r| r.matches(&f.cwes, f.kev, f.score, &a.kind))
+        {
+            rules.push(r.name.clone());
+            for c in &r.controls {
+                let c = normalise_control_id(RULES_FRAMEWORK, c);
+                if !controls.contains(&c) {
+                    controls.push(c);
+                }
+            }
+        }
+        for c in &controls {
+            *counts.entry(c.clone()).or_default() += 1;
+        }
+        let due = today
+            + chrono::Duration::days(rampart_actors::control::rules::due_days(&f.level, f.kev));
+        recommendations.push(Recommendation {
+            vulnerability: f.vulnerability,
+            cves: f.cves,
+            component: format!(
+                "{} {}",
+                f.component,
+                f.component_version.unwrap_or_default()
+            )
+            .trim()
+            .to_owned(),
+            level: f.level,
+            score: f.score,
+            kev: f.kev,
+            owner: a.owner.clone().unwrap_or_else(|| "unassigned".to_owned()),
+            due_date: due.format("%Y-%m-%d").to_string(),
+            controls,
+            rules,
+        });
+    }
+    let mut controls_out = Vec::with_capacity(counts.len());
+    for (c, n) in counts {
+        let found = controls::control(&state.db, RULES_FRAMEWORK, &c)
+            .await
+            .map_err(|e| internal(e, &req))?;
+        let (title, mappings) = match found {
+            Some((v, m)) => (Some(v.title), m),
+            None => (None, Vec::new()),
+        };
+        controls_out.push(MitigatingControl {
+            id: c,
+            title,
+            findings: n,
+            mappings,
+        });
+    }
+    controls_out.sort_by(|x, y| y.findings.cmp(&x.findings).then(x.id.cmp(&y.id)));
+    Ok(HttpResponse::Ok().json(AssetControls {
+        asset_key: a.key,
+        recommendations,
+        controls: controls_out,
+    }))
+}
+
 /// Registers the control-mapping routes (inside the `/api/v1` scope).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/frameworks/import", web::post().to(import))
+        .route("/assets/{id}/controls", web::get().to(asset_controls))
         .route("/frameworks", web::get().to(frameworks))
         .route(
             "/frameworks/{framework}/controls",
@@ -187,7 +340,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The OpenAPI paths and schemas of this module.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(import, frameworks, list_controls, get_control),
-    components(schemas(LoadOutcome, FrameworkView, ControlView, MappingView, ControlDetail))
+    paths(import, frameworks, list_controls, get_control, asset_controls),
+    components(schemas(
+        LoadOutcome,
+        FrameworkView,
+        ControlView,
+        MappingView,
+        ControlDetail,
+        Recommendation,
+        MitigatingControl,
+        AssetControls
+    ))
 )]
 pub struct ControlApiDoc;

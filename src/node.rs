@@ -146,6 +146,7 @@ impl Node {
             risk: services.risk.clone(),
             incident: services.incident.clone(),
             control: services.control.clone(),
+            control_rules: cfg.controls.rules.clone(),
             bus: bus.clone(),
             rules: cfg.assets.clone(),
             max_import_bytes: cfg.api.max_import_bytes,

@@ -24,6 +24,7 @@ mod ciso;
 mod ids;
 pub mod model;
 mod oscal;
+pub mod rules;
 
 pub use ciso::parse_ciso_library;
 pub use ids::normalise_control_id;
