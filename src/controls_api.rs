@@ -6,6 +6,8 @@
 //! | `GET /frameworks` | loaded frameworks |
 //! | `GET /frameworks/{framework}/controls?page=&per_page=` | its controls, by id |
 //! | `GET /frameworks/{framework}/controls/{id}` | one control with its mappings to other frameworks (both directions of each crosswalk) |
+//! | `PUT /frameworks/{framework}/controls/{id}/status` `{status, evidence[], actor?}` | sets not_assessed / planned / implemented / partial / not_applicable (`control.status_changed`) |
+//! | `GET /frameworks/{framework}/coverage` | coverage `(implemented + 0.5 × partial) / (assessable − not_applicable)` for the framework, each top-level group and each second-level group |
 //! | `GET /assets/{id}/controls` | the asset's findings mapped to SP 800-53 controls by the `[[controls.rules]]`, with owner and due date, and each control's crosswalked counterparts |
 //!
 //! Control ids may be written as the framework writes them (`CM-7(2)`, `cm-7.2`, `pr.aa-01`):
@@ -17,8 +19,10 @@ use rampart_actors::control::{
     ControlError, normalise_control_id, parse_ciso_library, parse_oscal_catalog,
     parse_oscal_mapping_collection,
 };
-use rampart_actors::db::controls::{self, ControlView, FrameworkView, LoadOutcome, MappingView};
-use rampart_actors::services::control::Load;
+use rampart_actors::db::controls::{
+    self, ControlView, Coverage, FrameworkView, LoadOutcome, MappingView, StatusError, StatusView,
+};
+use rampart_actors::services::control::{Load, SetStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{
@@ -322,10 +326,83 @@ async fn asset_controls(
     }))
 }
 
+/// Body of a status update.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct StatusBody {
+    /// not_assessed, planned, implemented, partial, not_applicable.
+    pub status: String,
+    /// Evidence links or references (at most 50).
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    /// Who (default `anonymous`).
+    pub actor: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/frameworks/{framework}/controls/{id}/status", params(("framework" = String, Path, description = "Framework id"), ("id" = String, Path, description = "Control id")), request_body = StatusBody, responses((status = 200, body = StatusView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn set_status(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<StatusBody>,
+) -> Result<HttpResponse, Problem> {
+    let addr = service_addr(&state.control, "control", &req)?;
+    let (fw, raw) = path.into_inner();
+    let b = body.into_inner();
+    let out = addr
+        .ask(SetStatus {
+            id: normalise_control_id(&fw, &raw),
+            framework: fw,
+            status: b.status,
+            evidence: b.evidence,
+            actor: b
+                .actor
+                .filter(|a| !a.trim().is_empty())
+                .unwrap_or_else(|| "anonymous".to_owned()),
+        })
+        .await
+        .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), &req))?;
+    match out {
+        Ok(v) => Ok(HttpResponse::Ok().json(v)),
+        Err(e @ StatusError::NotFound { .. }) => {
+            Err(problem(StatusCode::NOT_FOUND, e.to_string(), &req))
+        }
+        Err(e @ StatusError::Invalid(_)) => Err(problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.to_string(),
+            &req,
+        )),
+        Err(e) => Err(internal(e, &req)),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/frameworks/{framework}/coverage", params(("framework" = String, Path, description = "Framework id")), responses((status = 200, body = Coverage), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn coverage(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    fw: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    match controls::coverage(&state.db, &fw)
+        .await
+        .map_err(|e| internal(e, &req))?
+    {
+        Some(c) => Ok(HttpResponse::Ok().json(c)),
+        None => Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("unknown framework {:?}", fw.as_str()),
+            &req,
+        )),
+    }
+}
+
 /// Registers the control-mapping routes (inside the `/api/v1` scope).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/frameworks/import", web::post().to(import))
         .route("/assets/{id}/controls", web::get().to(asset_controls))
+        .route("/frameworks/{framework}/coverage", web::get().to(coverage))
+        .route(
+            "/frameworks/{framework}/controls/{id}/status",
+            web::put().to(set_status),
+        )
         .route("/frameworks", web::get().to(frameworks))
         .route(
             "/frameworks/{framework}/controls",
@@ -340,7 +417,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The OpenAPI paths and schemas of this module.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(import, frameworks, list_controls, get_control, asset_controls),
+    paths(
+        import,
+        frameworks,
+        list_controls,
+        get_control,
+        asset_controls,
+        set_status,
+        coverage
+    ),
     components(schemas(
         LoadOutcome,
         FrameworkView,

@@ -12,9 +12,11 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use serde::Serialize;
 
 use super::Db;
+use crate::bus::Envelope;
 #[cfg(test)]
 use crate::control::Relationship;
 use crate::control::{Catalog, Crosswalk};
+use crate::db::outbox;
 
 /// Rows per INSERT.
 const BATCH: usize = 200;
@@ -402,6 +404,273 @@ pub async fn control(
         }
     }
     Ok(Some((c, maps)))
+}
+
+/// Control statuses (assessment results).
+pub const STATUSES: &[&str] = &[
+    "not_assessed",
+    "planned",
+    "implemented",
+    "partial",
+    "not_applicable",
+];
+
+/// Why a status could not be set.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    /// No such control in that framework.
+    #[error("no control {id:?} in framework {framework:?}")]
+    NotFound {
+        /// Framework.
+        framework: String,
+        /// Control id.
+        id: String,
+    },
+    /// Bad value.
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage.
+    #[error("control storage: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    /// Event.
+    #[error("control events: {0}")]
+    Event(String),
+}
+
+/// A control's status.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct StatusView {
+    /// Framework.
+    pub framework: String,
+    /// Control id.
+    pub control_id: String,
+    /// One of [`STATUSES`].
+    pub status: String,
+    /// Evidence links or references.
+    pub evidence: Vec<String>,
+    /// Who set it.
+    pub updated_by: String,
+    /// When (RFC 3339 UTC).
+    pub updated_at: String,
+}
+
+/// Sets the status of control `id` of `framework` (an assessable one) with its evidence (at most
+/// 50 entries of 2048 bytes), and writes `control.status_changed` to the outbox in the same
+/// transaction.
+///
+/// # Errors
+/// [`StatusError`].
+pub async fn set_status(
+    db: &Db,
+    node: &str,
+    framework: &str,
+    id: &str,
+    status: &str,
+    evidence: &[String],
+    actor: &str,
+) -> Result<StatusView, StatusError> {
+    if !STATUSES.contains(&status) {
+        return Err(StatusError::Invalid(format!(
+            "unknown status {status:?} (statuses: {})",
+            STATUSES.join(", ")
+        )));
+    }
+    if evidence.len() > 50 || evidence.iter().any(|e| e.is_empty() || e.len() > 2048) {
+        return Err(StatusError::Invalid(
+            "evidence is at most 50 entries of 1..=2048 bytes".to_owned(),
+        ));
+    }
+    let Some((c, _)) = control(db, framework, id).await? else {
+        return Err(StatusError::NotFound {
+            framework: framework.to_owned(),
+            id: id.to_owned(),
+        });
+    };
+    if !c.assessable {
+        return Err(StatusError::Invalid(format!(
+            "{id} is a {} of {framework}, not an assessable control",
+            c.kind
+        )));
+    }
+    let b = db.backend();
+    let view = StatusView {
+        framework: framework.to_owned(),
+        control_id: id.to_owned(),
+        status: status.to_owned(),
+        evidence: evidence.to_vec(),
+        updated_by: actor.chars().take(256).collect(),
+        updated_at: Utc::now().to_rfc3339(),
+    };
+    let tx = db.begin_write().await?;
+    tx.execute_raw(Statement::from_sql_and_values(
+        b,
+        format!(
+            "DELETE FROM control_status WHERE framework = {} AND control_id = {}",
+            p(b, 1),
+            p(b, 2)
+        ),
+        [
+            Value::from(framework.to_owned()),
+            Value::from(id.to_owned()),
+        ],
+    ))
+    .await?;
+    tx.execute_raw(Statement::from_sql_and_values(
+        b,
+        format!(
+            "INSERT INTO control_status (framework, control_id, status, evidence, updated_by, updated_at) VALUES {}",
+            placeholders(b, 1, 6)
+        ),
+        [
+            Value::from(framework.to_owned()),
+            Value::from(id.to_owned()),
+            Value::from(status.to_owned()),
+            Value::from(serde_json::to_string(evidence).unwrap_or_default()),
+            Value::from(view.updated_by.clone()),
+            Value::from(view.updated_at.clone()),
+        ],
+    ))
+    .await?;
+    let ev = Envelope::new("control.status_changed", node, &view)
+        .map_err(|e| StatusError::Event(e.to_string()))?;
+    outbox::append(&tx, "control", &ev)
+        .await
+        .map_err(|e| StatusError::Event(e.to_string()))?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Coverage of a set of assessable controls.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Coverage {
+    /// Group id (the framework id for the whole).
+    pub id: String,
+    /// Group title.
+    pub title: String,
+    /// Assessable controls (withdrawn ones excluded).
+    pub assessable: usize,
+    /// Count per status (controls without a status count as `not_assessed`).
+    pub by_status: std::collections::BTreeMap<String, usize>,
+    /// `(implemented + 0.5 × partial) / (assessable − not_applicable)`, 0..=1 (0 when nothing
+    /// is applicable).
+    pub coverage: f64,
+    /// Sub-groups (functions / families, then categories).
+    #[schema(no_recursion)]
+    pub groups: Vec<Coverage>,
+}
+
+impl Coverage {
+    fn finish(&mut self) {
+        let n = |s: &str| *self.by_status.get(s).unwrap_or(&0) as f64;
+        let denom = self.assessable as f64 - n("not_applicable");
+        self.coverage = if denom > 0.0 {
+            (n("implemented") + 0.5 * n("partial")) / denom
+        } else {
+            0.0
+        };
+        for g in &mut self.groups {
+            g.finish();
+        }
+    }
+}
+
+/// Coverage of `framework` as a whole, per top-level group (CSF function, 800-53 family, ISO
+/// clause/annex) and per second-level group (CSF category); `None` if the framework is not
+/// loaded.
+///
+/// # Errors
+/// Database errors.
+pub async fn coverage(db: &Db, framework: &str) -> Result<Option<Coverage>, sea_orm::DbErr> {
+    let (all, total) = {
+        let mut v = Vec::new();
+        let mut page = 1;
+        loop {
+            let (items, total) = controls(db, framework, page, 1000).await?;
+            let done = items.is_empty() || (v.len() + items.len()) as i64 >= total;
+            v.extend(items);
+            if done {
+                break (v, total);
+            }
+            page += 1;
+        }
+    };
+    if total == 0 {
+        return Ok(None);
+    }
+    let b = db.backend();
+    let statuses: std::collections::HashMap<String, String> = db
+        .conn()
+        .query_all_raw(Statement::from_sql_and_values(
+            b,
+            format!(
+                "SELECT control_id, status FROM control_status WHERE framework = {}",
+                p(b, 1)
+            ),
+            [Value::from(framework.to_owned())],
+        ))
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            Some((
+                r.try_get("", "control_id").ok()?,
+                r.try_get("", "status").ok()?,
+            ))
+        })
+        .collect();
+    let by_id: std::collections::HashMap<&str, &ControlView> =
+        all.iter().map(|c| (c.id.as_str(), c)).collect();
+    // Ancestors from the root: [top, second, ...].
+    let chain = |c: &ControlView| {
+        let mut up = Vec::new();
+        let mut cur = c.parent.as_deref();
+        while let Some(pid) = cur {
+            if up.len() > 64 {
+                break;
+            }
+            up.push(pid.to_owned());
+            cur = by_id.get(pid).and_then(|p| p.parent.as_deref());
+        }
+        up.reverse();
+        up
+    };
+    let mut root = Coverage {
+        id: framework.to_owned(),
+        title: framework.to_owned(),
+        ..Default::default()
+    };
+    let title = |id: &str| {
+        by_id
+            .get(id)
+            .map_or_else(|| id.to_owned(), |c| c.title.clone())
+    };
+    for c in all.iter().filter(|c| c.assessable && !c.withdrawn) {
+        let status = statuses
+            .get(&c.id)
+            .cloned()
+            .unwrap_or_else(|| "not_assessed".to_owned());
+        let anc = chain(c);
+        let mut node = &mut root;
+        node.assessable += 1;
+        *node.by_status.entry(status.clone()).or_default() += 1;
+        for gid in anc.iter().take(2) {
+            let pos = match node.groups.iter().position(|g| &g.id == gid) {
+                Some(i) => i,
+                None => {
+                    node.groups.push(Coverage {
+                        id: gid.clone(),
+                        title: title(gid),
+                        ..Default::default()
+                    });
+                    node.groups.len() - 1
+                }
+            };
+            node = &mut node.groups[pos];
+            node.assessable += 1;
+            *node.by_status.entry(status.clone()).or_default() += 1;
+        }
+    }
+    root.finish();
+    Ok(Some(root))
 }
 
 #[cfg(test)]

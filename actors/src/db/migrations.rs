@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(M20261124000008Audit),
             Box::new(M20261124000009Incidents),
             Box::new(M20261124000010Controls),
+            Box::new(M20261124000011ControlStatus),
         ]
     }
 }
@@ -1105,6 +1106,32 @@ impl MigrationTrait for M20261124000010Controls {
         ] {
             db.execute_unprepared(sql).await?;
         }
+        Ok(())
+    }
+}
+
+/// ControlMapping's control status per framework, with evidence.
+#[derive(Debug)]
+struct M20261124000011ControlStatus;
+
+impl MigrationName for M20261124000011ControlStatus {
+    fn name(&self) -> &str {
+        "m20261124_000011_control_status"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261124000011ControlStatus {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE TABLE IF NOT EXISTS control_status (framework VARCHAR(128) NOT NULL, \
+                 control_id VARCHAR(128) NOT NULL, status VARCHAR(24) NOT NULL, evidence TEXT NOT NULL, \
+                 updated_by VARCHAR(256) NOT NULL, updated_at VARCHAR(40) NOT NULL, \
+                 PRIMARY KEY (framework, control_id))",
+            )
+            .await?;
         Ok(())
     }
 }

@@ -20,16 +20,55 @@ impl Message for Load {
     type Reply = Result<LoadOutcome, String>;
 }
 
+/// Set a control's status (see [`controls::set_status`]).
+#[derive(Debug, Clone)]
+pub struct SetStatus {
+    /// Framework id.
+    pub framework: String,
+    /// Control id (canonical).
+    pub id: String,
+    /// Status.
+    pub status: String,
+    /// Evidence.
+    pub evidence: Vec<String>,
+    /// Who.
+    pub actor: String,
+}
+
+impl Message for SetStatus {
+    type Reply = Result<controls::StatusView, controls::StatusError>;
+}
+
 /// The ControlMapping actor.
 #[derive(Debug)]
 pub struct ControlMapping {
     db: Db,
+    node: String,
 }
 
 impl ControlMapping {
-    /// An actor storing into `db`.
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// An actor storing into `db`, naming `node` in its events.
+    pub fn new(db: Db, node: String) -> Self {
+        Self { db, node }
+    }
+}
+
+impl Handler<SetStatus> for ControlMapping {
+    async fn handle(
+        &mut self,
+        m: SetStatus,
+        _ctx: &mut Context<Self>,
+    ) -> Result<controls::StatusView, controls::StatusError> {
+        controls::set_status(
+            &self.db,
+            &self.node,
+            &m.framework,
+            &m.id,
+            &m.status,
+            &m.evidence,
+            &m.actor,
+        )
+        .await
     }
 }
 

@@ -85,8 +85,8 @@ pub fn tree(
     }
     if runs("control") {
         let child = ChildSpec::new("control-mapping", {
-            let db = db.clone();
-            move || control::ControlMapping::new(db.clone())
+            let (db, node) = (db.clone(), node.to_owned());
+            move || control::ControlMapping::new(db.clone(), node.clone())
         })
         .mailbox(MailboxConfig::bounded(SERVICE_MAILBOX))
         .probes(probes)
