@@ -8,6 +8,7 @@
 //! | `GET /frameworks/{framework}/controls/{id}` | one control with its mappings to other frameworks (both directions of each crosswalk) |
 //! | `PUT /frameworks/{framework}/controls/{id}/status` `{status, evidence[], actor?}` | sets not_assessed / planned / implemented / partial / not_applicable (`control.status_changed`) |
 //! | `GET /frameworks/{framework}/coverage` | coverage `(implemented + 0.5 × partial) / (assessable − not_applicable)` for the framework, each top-level group and each second-level group |
+//! | `GET /reports/{framework}?format=json\|csv\|html&from=&to=` | coverage, open risks by level, top risks, incidents with MTTD/MTTR, control status changes in the period ([`rampart_actors::db::reports`]) |
 //! | `GET /assets/{id}/controls` | the asset's findings mapped to SP 800-53 controls by the `[[controls.rules]]`, with owner and due date, and each control's crosswalked counterparts |
 //!
 //! Control ids may be written as the framework writes them (`CM-7(2)`, `cm-7.2`, `pr.aa-01`):
@@ -22,6 +23,7 @@ use rampart_actors::control::{
 use rampart_actors::db::controls::{
     self, ControlView, Coverage, FrameworkView, LoadOutcome, MappingView, StatusError, StatusView,
 };
+use rampart_actors::db::reports::{self, Report};
 use rampart_actors::services::control::{Load, SetStatus};
 use serde::{Deserialize, Serialize};
 
@@ -394,11 +396,87 @@ async fn coverage(
     }
 }
 
+/// Query of a report.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct ReportQuery {
+    /// `json` (default), `csv` or `html`.
+    pub format: Option<String>,
+    /// Period start, RFC 3339 (default: 30 days ago).
+    pub from: Option<String>,
+    /// Period end, exclusive, RFC 3339 (default: now).
+    pub to: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/{framework}", params(("framework" = String, Path, description = "Framework id"), ReportQuery), responses((status = 200, description = "The report as JSON, CSV (`section,item,value`) or a self-contained HTML page", body = Report), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn report(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    fw: web::Path<String>,
+    q: web::Query<ReportQuery>,
+) -> Result<HttpResponse, Problem> {
+    let q = q.into_inner();
+    let when = |v: &Option<String>, default: chrono::DateTime<chrono::Utc>| {
+        v.as_deref().map_or(Ok(default), |s| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&chrono::Utc))
+                .map_err(|e| {
+                    problem(
+                        StatusCode::BAD_REQUEST,
+                        format!("{s:?} is not an RFC 3339 date-time: {e}"),
+                        &req,
+                    )
+                })
+        })
+    };
+    let now = chrono::Utc::now();
+    let from = when(&q.from, now - chrono::Duration::days(30))?;
+    let to = when(&q.to, now + chrono::Duration::seconds(1))?;
+    if from >= to {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "from must be before to",
+            &req,
+        ));
+    }
+    let format = q.format.unwrap_or_else(|| "json".to_owned());
+    if !matches!(format.as_str(), "json" | "csv" | "html") {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            format!("unknown format {format:?} (json, csv or html)"),
+            &req,
+        ));
+    }
+    let Some(r) = reports::build(&state.db, &fw, from, to)
+        .await
+        .map_err(|e| internal(e, &req))?
+    else {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("unknown framework {:?}", fw.as_str()),
+            &req,
+        ));
+    };
+    Ok(match format.as_str() {
+        "csv" => HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                "Content-Disposition",
+                format!("attachment; filename=\"rampart-{}.csv\"", r.framework),
+            ))
+            .body(reports::to_csv(&r)),
+        "html" => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(reports::to_html(&r)),
+        _ => HttpResponse::Ok().json(r),
+    })
+}
+
 /// Registers the control-mapping routes (inside the `/api/v1` scope).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/frameworks/import", web::post().to(import))
         .route("/assets/{id}/controls", web::get().to(asset_controls))
         .route("/frameworks/{framework}/coverage", web::get().to(coverage))
+        .route("/reports/{framework}", web::get().to(report))
         .route(
             "/frameworks/{framework}/controls/{id}/status",
             web::put().to(set_status),

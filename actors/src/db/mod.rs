@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod migrations;
 pub mod outbox;
 pub mod processed;
+pub mod reports;
 pub mod risk;
 
 use std::path::Path;
