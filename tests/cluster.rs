@@ -470,6 +470,20 @@ async fn with_every_risk_node_down_the_asset_node_serves_the_cached_score_marked
         .await
         .unwrap();
     assert!(transitions(&m, "open") >= 1.0, "the breaker opened:\n{m}");
+    // The incident opened on A for the very-high finding shows the same cached score, stale.
+    let mut incidents = Value::Null;
+    wait_for(Duration::from_secs(30), async || {
+        incidents = get_json(&a.api("/incidents")).await.1;
+        incidents["total"].as_u64().unwrap_or(0) > 0
+    })
+    .await;
+    let id = incidents["items"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("an incident was opened on node A: {incidents}"));
+    let (s, inc) = get_json(&a.api(&format!("/incidents/{id}"))).await;
+    assert_eq!(s, 200, "{inc}");
+    assert_eq!(inc["risk"]["freshness"], "stale", "{inc}");
+    assert_eq!(inc["risk"]["value"]["max_score"], max);
 
     // A risk node returns: fresh answers again, the breaker closes.
     let b2 = c.node("node-b2", "risk", &[]).await;

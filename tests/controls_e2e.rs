@@ -14,7 +14,19 @@ fn read(rel: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn catalogs_and_crosswalks_load_and_answer_a_control_with_its_mappings() {
-    let node = start_node(&[]).await;
+    // A playbook with a 1-second triage step, checked every 200 ms, to see an escalation.
+    let books = std::env::temp_dir().join(format!("rampart-playbooks-{}", std::process::id()));
+    std::fs::create_dir_all(&books).unwrap();
+    std::fs::write(
+        books.join("fast.yaml"),
+        "name: fast\napplies_to: {kev: true}\nsteps:\n  - {name: triage, role: security-analyst, until_state: triaged, time_limit_s: 1}\n",
+    )
+    .unwrap();
+    let node = start_node(&[
+        ("RAMPART_INCIDENTS__PLAYBOOKS_DIR", books.to_str().unwrap()),
+        ("RAMPART_INCIDENTS__ESCALATION_CHECK_MS", "200"),
+    ])
+    .await;
     let import = |format: &str| node.api(&format!("/frameworks/import?format={format}"));
     for f in [
         "nist-sp-800-53-rev5.yaml",
@@ -169,4 +181,306 @@ async fn catalogs_and_crosswalks_load_and_answer_a_control_with_its_mappings() {
             .0,
         404
     );
+    services_on_top(&node).await;
+    let _ = std::fs::remove_dir_all(&books);
+}
+
+/// Risks -> controls, control status and coverage, playbook escalation and reports, on the node
+/// of the test above (frameworks and crosswalks loaded).
+async fn services_on_top(node: &common::NodeProc) {
+    // Risks -> controls: keycloak's KEV-listed Spring4Shell finding (CWE-74/94) maps through the
+    // shipped [[controls.rules]] to flaw remediation, KEV and injection controls, due within 14
+    // days, and si-2 carries its CSF and ISO counterparts.
+    for (path, ct, file) in [
+        (
+            "/threat-intel/kev",
+            "application/json",
+            "kev/known_exploited_vulnerabilities.json",
+        ),
+        (
+            "/threat-intel/osv",
+            "application/json",
+            "osv/ghsa/GHSA-36p3-wjmg-h94x.json",
+        ),
+        (
+            "/assets/import?format=cyclonedx",
+            "application/json",
+            "sbom/keycloak-10.0.2.cdx.json",
+        ),
+    ] {
+        let job = common::run_job(node, path, ct, read(file)).await;
+        assert_eq!(job["state"], "succeeded", "{path}: {job}");
+    }
+    let mut ctl = Value::Null;
+    let ready = common::wait_for(std::time::Duration::from_secs(30), async || {
+        ctl = get_json(&node.api("/assets/1/controls")).await.1;
+        ctl["recommendations"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    })
+    .await;
+    assert!(ready, "{ctl}");
+    let spring = ctl["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["vulnerability"] == "GHSA-36p3-wjmg-h94x")
+        .unwrap();
+    assert_eq!(spring["kev"], true);
+    assert_eq!(spring["owner"], "unassigned");
+    for c in ["si-2", "si-2.2", "si-10", "ir-4"] {
+        assert!(
+            spring["controls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == c),
+            "{c}: {spring}"
+        );
+    }
+    let due = chrono::NaiveDate::parse_from_str(spring["due_date"].as_str().unwrap(), "%Y-%m-%d")
+        .unwrap();
+    let days = (due - chrono::Utc::now().date_naive()).num_days();
+    assert!(
+        (13..=14).contains(&days),
+        "KEV: due within 14 days, got {days}"
+    );
+    let si2 = ctl["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "si-2")
+        .unwrap();
+    assert_eq!(si2["title"], "Flaw Remediation");
+    let maps = si2["mappings"].to_string();
+    for m in ["A.8.8", "ID.IM-01"] {
+        assert!(maps.contains(m), "{m} in {maps}");
+    }
+
+    // Control status and coverage: (implemented + 0.5 x partial) / (assessable - not_applicable).
+    let put = async |path: &str, body: Value| {
+        let r = reqwest::Client::new()
+            .put(node.api(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    let st = |id: &str| format!("/frameworks/nist-csf-2.0/controls/{id}/status");
+    let (s, v) = put(&st("pr.ps-02"), serde_json::json!({"status": "implemented", "evidence": ["https://wiki.example/patching"], "actor": "ana"})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["control_id"], "PR.PS-02");
+    assert_eq!(
+        put(&st("ID.IM-01"), serde_json::json!({"status": "partial"}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        put(
+            &st("GV.OC-01"),
+            serde_json::json!({"status": "not_applicable"})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        put(&st("ID.IM-02"), serde_json::json!({"status": "done"}))
+            .await
+            .0,
+        422
+    );
+    assert_eq!(
+        put(&st("ZZ.ZZ-99"), serde_json::json!({"status": "planned"}))
+            .await
+            .0,
+        404
+    );
+    let (s, cov) = get_json(&node.api("/frameworks/nist-csf-2.0/coverage")).await;
+    assert_eq!(s, 200, "{cov}");
+    assert_eq!(cov["assessable"], 106, "{cov}");
+    assert_eq!(cov["by_status"]["implemented"], 1);
+    assert_eq!(cov["by_status"]["partial"], 1);
+    assert_eq!(cov["by_status"]["not_applicable"], 1);
+    assert_eq!(cov["by_status"]["not_assessed"], 103);
+    let want = 1.5 / 105.0;
+    assert!(
+        (cov["coverage"].as_f64().unwrap() - want).abs() < 1e-9,
+        "{cov}"
+    );
+    let groups = cov["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 6, "six CSF functions: {cov}");
+    assert_eq!(
+        groups
+            .iter()
+            .map(|g| g["assessable"].as_u64().unwrap())
+            .sum::<u64>(),
+        106
+    );
+    let protect = groups
+        .iter()
+        .find(|g| g["by_status"]["implemented"] == 1)
+        .unwrap();
+    assert!(
+        protect["title"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("protect"),
+        "{protect}"
+    );
+    assert!(
+        protect["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["by_status"]["implemented"] == 1),
+        "category level"
+    );
+    assert_eq!(
+        get_json(&node.api("/frameworks/nope/coverage")).await.0,
+        404
+    );
+
+    // Incidents: the KEV incident's triage step is past its 1 s limit: escalated once, recorded,
+    // published.
+    let mut incidents = Value::Null;
+    let opened = common::wait_for(std::time::Duration::from_secs(30), async || {
+        incidents = get_json(&node.api("/incidents?per_page=1000")).await.1;
+        incidents["total"].as_u64().unwrap_or(0) > 0
+    })
+    .await;
+    assert!(opened, "{incidents}");
+    let first = incidents["items"][0]["id"]
+        .as_i64()
+        .expect("an incident for Spring4Shell");
+    let mut detail = Value::Null;
+    let escalated = common::wait_for(std::time::Duration::from_secs(15), async || {
+        detail = get_json(&node.api(&format!("/incidents/{first}"))).await.1;
+        detail["timeline"].to_string().contains("escalated")
+    })
+    .await;
+    assert!(escalated, "{detail}");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let (_, detail) = get_json(&node.api(&format!("/incidents/{first}"))).await;
+    let escalations: Vec<&Value> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "escalated")
+        .collect();
+    assert_eq!(escalations.len(), 1, "once per step: {detail}");
+    assert!(
+        escalations[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("security-analyst")
+    );
+    let in_log = common::wait_for(std::time::Duration::from_secs(15), async || {
+        get_json(&node.api("/audit?limit=1000"))
+            .await
+            .1
+            .to_string()
+            .contains("incident.escalated")
+    })
+    .await;
+    assert!(in_log, "incident.escalated published (and audited)");
+
+    // Reports: counts equal what the database holds (read through the API).
+    let tr = async |to: &str| {
+        reqwest::Client::new()
+            .post(node.api(&format!("/incidents/{first}/transition")))
+            .json(&serde_json::json!({"to": to}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(tr("triaged").await, 200);
+    assert_eq!(tr("closed").await, 200);
+    let mut report = Value::Null;
+    let logged = common::wait_for(std::time::Duration::from_secs(30), async || {
+        report = get_json(&node.api("/reports/nist-csf-2.0")).await.1;
+        report["status_changes"]
+            .as_array()
+            .is_some_and(|c| c.len() == 3)
+    })
+    .await;
+    assert!(
+        logged,
+        "the three status changes, from the audit log: {report}"
+    );
+    let (_, risks) = get_json(&node.api("/risks?per_page=1")).await;
+    let (_, kev) = get_json(&node.api("/risks?per_page=1&kev_only=true")).await;
+    assert_eq!(report["risks_total"], risks["total"]);
+    assert_eq!(report["risks_kev"], kev["total"]);
+    let by_level: u64 = report["risks_by_level"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(Some(by_level), risks["total"].as_u64());
+    let n_incidents = incidents["total"].as_u64().unwrap();
+    assert_eq!(
+        report["incidents"]["opened_in_period"].as_u64(),
+        Some(n_incidents)
+    );
+    assert_eq!(report["incidents"]["closed_in_period"], 1);
+    assert_eq!(
+        report["incidents"]["open_now"].as_u64(),
+        Some(n_incidents - 1)
+    );
+    assert!(report["incidents"]["mttr_hours"].as_f64().unwrap() >= 0.0);
+    assert!(
+        report["incidents"]["mttd_hours"].as_f64().unwrap() > 24.0 * 365.0,
+        "Spring4Shell was public since 2022: {report}"
+    );
+    assert_eq!(report["coverage"]["coverage"], cov["coverage"]);
+    assert_eq!(report["top_risks"][0]["score"], 20);
+    let r = reqwest::get(node.api("/reports/nist-csf-2.0?format=csv"))
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with("section,item,value\r\n"), "{csv}");
+    assert!(
+        csv.contains(&format!("risks,total,{}\r\n", risks["total"])),
+        "{csv}"
+    );
+    let r = reqwest::get(node.api("/reports/nist-csf-2.0?format=html"))
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Compliance report: nist-csf-2.0") && html.contains("<table"));
+    assert!(!html.contains("<script"), "self-contained, no script");
+    for (q, want) in [
+        ("?format=pdf", 400),
+        ("?from=yesterday", 400),
+        ("?from=2030-01-01T00:00:00Z&to=2020-01-01T00:00:00Z", 400),
+    ] {
+        assert_eq!(
+            get_json(&node.api(&format!("/reports/nist-csf-2.0{q}")))
+                .await
+                .0,
+            want,
+            "{q}"
+        );
+    }
+    assert_eq!(get_json(&node.api("/reports/pci-dss-4")).await.0, 404);
 }

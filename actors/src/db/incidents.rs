@@ -57,6 +57,11 @@ pub struct OpenRule {
     pub kev_min_criticality: u8,
     /// Any finding with at least this score (1..=25) opens one. Default 20 (very high).
     pub min_score: u8,
+    /// Folder of the playbooks ([`crate::db::playbooks`]). Default `config/playbooks`.
+    pub playbooks_dir: String,
+    /// How often open incidents are checked against their playbook's time limits, ms. Default
+    /// 30000.
+    pub escalation_check_ms: u64,
 }
 
 impl Default for OpenRule {
@@ -64,6 +69,8 @@ impl Default for OpenRule {
         Self {
             kev_min_criticality: 4,
             min_score: 20,
+            playbooks_dir: "config/playbooks".to_owned(),
+            escalation_check_ms: 30_000,
         }
     }
 }

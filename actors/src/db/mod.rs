@@ -19,6 +19,7 @@ pub mod incidents;
 pub mod jobs;
 pub mod migrations;
 pub mod outbox;
+pub mod playbooks;
 pub mod processed;
 pub mod reports;
 pub mod risk;

@@ -71,14 +71,25 @@ impl Message for Comment {
     type Reply = Result<(), incidents::IncidentError>;
 }
 
+/// Escalate the open incidents past their playbook step's time limit (sent by the actor's own
+/// timer every `escalation_check_ms`); replies how many were escalated.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckEscalations;
+
+impl Message for CheckEscalations {
+    type Reply = Result<usize, String>;
+}
+
 /// The IncidentResponse actor.
 pub struct IncidentResponse {
     db: Db,
     node: String,
     rule: OpenRule,
+    playbooks: Vec<crate::db::playbooks::Playbook>,
     subscription: BusSubscription,
     max_deliveries: u32,
     consumer: Option<tokio::task::JoinHandle<()>>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for IncidentResponse {
@@ -102,9 +113,11 @@ impl IncidentResponse {
             db,
             node,
             rule,
+            playbooks: Vec::new(),
             subscription,
             max_deliveries: bus.max_deliveries(),
             consumer: None,
+            ticker: None,
         }
     }
 }
@@ -114,11 +127,29 @@ impl Drop for IncidentResponse {
         if let Some(c) = self.consumer.take() {
             c.abort();
         }
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
     }
 }
 
 impl Actor for IncidentResponse {
     async fn started(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
+        self.playbooks =
+            crate::db::playbooks::load_dir(std::path::Path::new(&self.rule.playbooks_dir))
+                .map_err(|e| e.to_string())?;
+        let tick = ctx.address();
+        let every = std::time::Duration::from_millis(self.rule.escalation_check_ms.max(100));
+        self.ticker = Some(tokio::spawn(async move {
+            let mut t = tokio::time::interval(every);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                t.tick().await;
+                if let Err(AskError::Stopped { .. }) = tick.try_tell(CheckEscalations) {
+                    return;
+                }
+            }
+        }));
         let addr = ctx.address();
         self.consumer = Some(tokio::spawn(consumer::run(
             self.subscription.clone(),
@@ -196,5 +227,22 @@ impl Handler<Comment> for IncidentResponse {
         _ctx: &mut Context<Self>,
     ) -> Result<(), incidents::IncidentError> {
         incidents::comment(&self.db, m.id, &m.text, &m.actor).await
+    }
+}
+
+impl Handler<CheckEscalations> for IncidentResponse {
+    async fn handle(
+        &mut self,
+        _m: CheckEscalations,
+        _ctx: &mut Context<Self>,
+    ) -> Result<usize, String> {
+        crate::db::playbooks::escalate_due(
+            &self.db,
+            &self.node,
+            &self.playbooks,
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(|e| e.to_string())
     }
 }
