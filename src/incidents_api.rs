@@ -3,6 +3,7 @@
 //!
 //! | path | answers |
 //! |---|---|
+//! | `POST /alarms` `{source, id, title, asset_key?, level}` | 202: `alarm.raised` published; one incident per alarm |
 //! | `GET /incidents?state=&asset=&page=&per_page=` | incidents, newest first |
 //! | `GET /incidents/{id}` | one incident, its timeline and the asset's current risk (asked of RiskAnalysis; the last answer, marked stale, while it cannot answer) |
 //! | `POST /incidents/{id}/transition` `{"to", "actor"?, "note"?}` | 200; 409 for a transition the lifecycle forbids |
@@ -13,7 +14,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use rampart_actors::db::incidents::{self, IncidentError, IncidentView, TimelineEntry};
+use rampart_actors::db::incidents::{self, Alarm, IncidentError, IncidentView, TimelineEntry};
 use rampart_actors::services::incident::{Assign, Comment, Transition};
 use serde::{Deserialize, Serialize};
 
@@ -223,9 +224,49 @@ async fn comment(
     Ok(HttpResponse::Created().json(serde_json::json!({ "incident": id, "commented": true })))
 }
 
+/// `POST /alarms`: publishes `alarm.raised` (through the outbox); IncidentResponse opens one
+/// incident per alarm (`source` + `id`), a repeated alarm opens nothing new.
+#[utoipa::path(post, path = "/api/v1/alarms", request_body = Alarm, responses((status = 202, description = "`{event_id}`", body = Object), (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn raise_alarm(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    body: web::Json<Alarm>,
+) -> Result<HttpResponse, Problem> {
+    let a = body.into_inner();
+    let bad = |m: &str| problem(StatusCode::UNPROCESSABLE_ENTITY, m.to_owned(), &req);
+    if a.source.trim().is_empty()
+        || a.source.len() > 128
+        || a.id.trim().is_empty()
+        || a.id.len() > 128
+    {
+        return Err(bad("source and id are 1..=128 bytes"));
+    }
+    if a.title.trim().is_empty() || a.title.len() > 1000 {
+        return Err(bad("title is 1..=1000 bytes"));
+    }
+    if incidents::alarm_score(&a.level).is_none() {
+        return Err(bad(
+            "level is one of very_low, low, moderate, high, very_high",
+        ));
+    }
+    let ev = rampart_actors::bus::Envelope::new("alarm.raised", &state.node_id, &a)
+        .map_err(|e| internal(e, &req))?;
+    let tx = state
+        .db
+        .begin_write()
+        .await
+        .map_err(|e| internal(e, &req))?;
+    rampart_actors::db::outbox::append(&tx, "api", &ev)
+        .await
+        .map_err(|e| internal(e, &req))?;
+    tx.commit().await.map_err(|e| internal(e, &req))?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "event_id": ev.event_id })))
+}
+
 /// Registers the incident routes (inside the `/api/v1` scope).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/incidents", web::get().to(list))
+    cfg.route("/alarms", web::post().to(raise_alarm))
+        .route("/incidents", web::get().to(list))
         .route("/incidents/{id}", web::get().to(get))
         .route("/incidents/{id}/transition", web::post().to(transition))
         .route("/incidents/{id}/assign", web::post().to(assign))
@@ -235,7 +276,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The OpenAPI paths and schemas of this module.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(list, get, transition, assign, comment),
+    paths(list, get, transition, assign, comment, raise_alarm),
     components(schemas(
         IncidentView,
         TimelineEntry,

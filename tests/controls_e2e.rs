@@ -483,4 +483,49 @@ async fn services_on_top(node: &common::NodeProc) {
         );
     }
     assert_eq!(get_json(&node.api("/reports/pci-dss-4")).await.0, 404);
+
+    // An alarm opens one incident, however often it is raised.
+    let alarm = serde_json::json!({"source": "wazuh", "id": "42", "title": "Brute force on ssh", "asset_key": "ip:10.0.0.5", "level": "high"});
+    for _ in 0..2 {
+        let r = reqwest::Client::new()
+            .post(node.api("/alarms"))
+            .json(&alarm)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 202);
+    }
+    let bad =
+        serde_json::json!({"source": "wazuh", "id": "43", "title": "x", "level": "apocalyptic"});
+    let r = reqwest::Client::new()
+        .post(node.api("/alarms"))
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let mut found = Value::Null;
+    let opened = common::wait_for(std::time::Duration::from_secs(15), async || {
+        found = get_json(&node.api("/incidents?per_page=1000")).await.1;
+        found["items"].to_string().contains("alarm:wazuh:42")
+    })
+    .await;
+    assert!(opened, "{found}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (_, all) = get_json(&node.api("/incidents?per_page=1000")).await;
+    let n = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["cause_key"] == "alarm:wazuh:42")
+        .count();
+    assert_eq!(n, 1, "one incident per alarm");
+    let i = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["cause_key"] == "alarm:wazuh:42")
+        .unwrap();
+    assert_eq!(i["level"], "high");
+    assert_eq!(i["state"], "detected");
 }

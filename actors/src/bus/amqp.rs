@@ -51,7 +51,7 @@ pub const DEFAULT_NAMESPACE: &str = "rampart";
 /// node declares.
 pub const TOPOLOGY: &[(&str, &[&str])] = &[
     ("risk", &["asset.*"]),
-    ("incident", &["risk.*"]),
+    ("incident", &["risk.*", "alarm.*"]),
     ("audit", &["#"]),
 ];
 

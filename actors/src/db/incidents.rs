@@ -1,6 +1,7 @@
 //! IncidentResponse's storage: incidents opened from risk events, their lifecycle and timeline.
 //!
 //! # Opening
+//! An `alarm.raised` event ([`Alarm`]) opens one incident per alarm (`alarm:<source>:<id>`).
 //! Each finding of a `risk.scored` / `risk.changed` event ([`crate::db::risk::AssetRiskEvent`])
 //! that meets the [`OpenRule`] opens an incident whose cause key is `risk:<asset>:<vulnerability>`
 //! (unique): a finding seen again (another component version, a re-score, a redelivered event)
@@ -203,6 +204,22 @@ pub async fn apply_risk_events(
     let tx = db.begin_write().await?;
     let mut out = Vec::with_capacity(events.len());
     for e in events {
+        if e.event_type == "alarm.raised" {
+            let alarm: Alarm = match e.body_as() {
+                Ok(a) => a,
+                Err(err) => {
+                    out.push(EventOutcome::Rejected(err.to_string()));
+                    continue;
+                }
+            };
+            if !processed::first_time(&tx, SERVICE, e.event_id).await? {
+                out.push(EventOutcome::Duplicate);
+                continue;
+            }
+            open_for_alarm(&tx, node, e, &alarm).await?;
+            out.push(EventOutcome::Applied);
+            continue;
+        }
         if !matches!(e.event_type.as_str(), "risk.scored" | "risk.changed") {
             out.push(EventOutcome::Ignored);
             continue;
@@ -285,6 +302,90 @@ pub async fn apply_risk_events(
     }
     tx.commit().await?;
     Ok(out)
+}
+
+/// Body of `alarm.raised`: an alarm from a monitoring source (SIEM, IDS, …).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Alarm {
+    /// The raising system, e.g. `wazuh`.
+    pub source: String,
+    /// The alarm's id in that system (one incident per `source` + `id`).
+    pub id: String,
+    /// What happened.
+    pub title: String,
+    /// Affected asset key, if known.
+    #[serde(default)]
+    pub asset_key: Option<String>,
+    /// `very_low`, `low`, `moderate`, `high` or `very_high`.
+    pub level: String,
+}
+
+/// Score recorded for an alarm of `level` (the top of that level's band: 4, 9, 14, 19, 25).
+pub fn alarm_score(level: &str) -> Option<i16> {
+    match level {
+        "very_low" => Some(4),
+        "low" => Some(9),
+        "moderate" => Some(14),
+        "high" => Some(19),
+        "very_high" => Some(25),
+        _ => None,
+    }
+}
+
+async fn open_for_alarm(
+    tx: &DatabaseTransaction,
+    node: &str,
+    cause_event: &Envelope,
+    alarm: &Alarm,
+) -> Result<(), IncidentError> {
+    let cause = format!("alarm:{}:{}", alarm.source, alarm.id);
+    let now = Utc::now();
+    let inserted = incident::Entity::insert(incident::ActiveModel {
+        cause_key: Set(cause.chars().take(768).collect()),
+        title: Set(alarm.title.chars().take(1000).collect()),
+        asset_key: Set(alarm.asset_key.clone().unwrap_or_default()),
+        level: Set(alarm.level.clone()),
+        score: Set(alarm_score(&alarm.level).unwrap_or(14)),
+        state: Set("detected".to_owned()),
+        assignee: Set(None),
+        opened_at: Set(now),
+        updated_at: Set(now),
+        closed_at: Set(None),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::column(incident::Column::CauseKey)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(tx)
+    .await?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    let Some(row) = incident::Entity::find()
+        .filter(incident::Column::CauseKey.eq(cause.as_str()))
+        .one(tx)
+        .await?
+    else {
+        return Ok(());
+    };
+    note(
+        tx,
+        row.id,
+        "opened",
+        "system",
+        (None, Some("detected")),
+        Some(&format!(
+            "opened from alarm {} of {}",
+            alarm.id, alarm.source
+        )),
+    )
+    .await?;
+    let ev =
+        Envelope::new("incident.opened", node, &IncidentView::from(row))?.caused_by(cause_event);
+    outbox::append(tx, SERVICE, &ev).await?;
+    Ok(())
 }
 
 /// Moves incident `id` to `to` (module docs), with an optional note; publishes

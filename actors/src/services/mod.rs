@@ -95,7 +95,7 @@ pub fn tree(
         out.specs.push(SupervisorSpec::new("controls").child(child));
     }
     if runs("incident") {
-        let subscription = bus.subscribe(incident::SERVICE, &["risk.*"])?;
+        let subscription = bus.subscribe(incident::SERVICE, &["risk.*", "alarm.*"])?;
         let child = ChildSpec::new("incident-response", {
             let (db, node, bus, rule) =
                 (db.clone(), node.to_owned(), bus.clone(), open_rule.clone());
