@@ -25,9 +25,21 @@ async fn catalogs_and_crosswalks_load_and_answer_a_control_with_its_mappings() {
     let node = start_node(&[
         ("RAMPART_INCIDENTS__PLAYBOOKS_DIR", books.to_str().unwrap()),
         ("RAMPART_INCIDENTS__ESCALATION_CHECK_MS", "200"),
+        ("RAMPART_INCIDENTS__SLA_S__HIGH", "1"),
     ])
     .await;
     let import = |format: &str| node.api(&format!("/frameworks/import?format={format}"));
+    // An OSCAL catalog (CSF 2.0); the CISO Assistant library of the same framework replaces it
+    // below (both give the same 106 subcategories).
+    let (s, _, out) = post(
+        &import("oscal-catalog"),
+        Some("application/json"),
+        read("frameworks/NIST_CSF_v2.0/catalog.json"),
+    )
+    .await;
+    assert_eq!(s, 201, "{out}");
+    assert_eq!(out["frameworks"][0], "nist-csf-2.0", "{out}");
+    assert!(out["controls"].as_u64().unwrap() >= 106, "{out}");
     for f in [
         "nist-sp-800-53-rev5.yaml",
         "nist-csf-2.0.yaml",
@@ -528,4 +540,15 @@ async fn services_on_top(node: &common::NodeProc) {
         .unwrap();
     assert_eq!(i["level"], "high");
     assert_eq!(i["state"], "detected");
+    // Its level's SLA (1 s in this test) passes while it is open: escalated once.
+    let id = i["id"].as_i64().unwrap();
+    let mut d = Value::Null;
+    let sla = common::wait_for(std::time::Duration::from_secs(15), async || {
+        d = get_json(&node.api(&format!("/incidents/{id}"))).await.1;
+        d["timeline"]
+            .to_string()
+            .contains("SLA of high (1 s) passed")
+    })
+    .await;
+    assert!(sla, "{d}");
 }

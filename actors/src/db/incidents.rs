@@ -60,9 +60,13 @@ pub struct OpenRule {
     pub min_score: u8,
     /// Folder of the playbooks ([`crate::db::playbooks`]). Default `config/playbooks`.
     pub playbooks_dir: String,
-    /// How often open incidents are checked against their playbook's time limits, ms. Default
-    /// 30000.
+    /// How often open incidents are checked against their playbook's time limits and the SLA,
+    /// ms. Default 30000.
     pub escalation_check_ms: u64,
+    /// Resolution SLA per level, seconds: an incident still open past its level's SLA is
+    /// escalated (once). Defaults: very_high 1 day, high 3 days, moderate 7 days, low 30 days,
+    /// very_low 90 days.
+    pub sla_s: std::collections::BTreeMap<String, u64>,
 }
 
 impl Default for OpenRule {
@@ -72,6 +76,16 @@ impl Default for OpenRule {
             min_score: 20,
             playbooks_dir: "config/playbooks".to_owned(),
             escalation_check_ms: 30_000,
+            sla_s: [
+                ("very_high", 86_400),
+                ("high", 259_200),
+                ("moderate", 604_800),
+                ("low", 2_592_000),
+                ("very_low", 7_776_000),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
         }
     }
 }

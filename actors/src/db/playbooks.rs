@@ -6,7 +6,8 @@
 //! incident reaches the step's `until_state` (or a later one). A step starts when the previous one
 //! is done (the first when the incident opens); when it has run longer than its `time_limit_s`,
 //! the incident is **escalated** once for that step: a timeline entry `escalated` naming the
-//! step and its role, and an `incident.escalated` event.
+//! step and its role, and an `incident.escalated` event. Independently, an incident still open
+//! past its level's SLA (`incidents.sla_s`, seconds) is escalated once to the incident manager.
 //!
 //! ```yaml
 //! name: known-exploited-vulnerability
@@ -165,11 +166,9 @@ pub async fn escalate_due(
     db: &Db,
     node: &str,
     playbooks: &[Playbook],
+    sla_s: &std::collections::BTreeMap<String, u64>,
     now: DateTime<Utc>,
 ) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
-    if playbooks.is_empty() {
-        return Ok(0);
-    }
     let open = incident::Entity::find()
         .filter(incident::Column::State.ne("closed"))
         .order_by_asc(incident::Column::Id)
@@ -183,6 +182,21 @@ pub async fn escalate_due(
             .order_by_asc(incident_event::Column::Id)
             .all(db.conn())
             .await?;
+        // The severity's SLA: open longer than the SLA of its level.
+        if let Some(&sla) = sla_s.get(&inc.level) {
+            let limit = chrono::Duration::seconds(i64::try_from(sla).unwrap_or(i64::MAX));
+            let marker = format!("SLA of {} ({sla} s) passed", inc.level);
+            if now - inc.opened_at > limit
+                && !timeline.iter().any(|t| {
+                    t.kind == "escalated"
+                        && t.text.as_deref().is_some_and(|x| x.starts_with(&marker))
+                })
+            {
+                let text = format!("{marker}; escalated to the incident manager");
+                escalate(db, node, &inc, None, &text, now).await?;
+                done += 1;
+            }
+        }
         let kev = timeline
             .first()
             .and_then(|t| t.text.as_deref())
@@ -224,40 +238,53 @@ pub async fn escalate_due(
         }) {
             continue;
         }
-        let tx = db.begin_write().await?;
         let text = format!(
             "{marker} of {} s; escalated to {} (playbook {})",
             step.time_limit_s, step.role, p.name
         );
-        incident_event::Entity::insert(incident_event::ActiveModel {
-            incident_id: sea_orm::Set(inc.id),
-            at: sea_orm::Set(now),
-            kind: sea_orm::Set("escalated".to_owned()),
-            actor: sea_orm::Set("system".to_owned()),
-            from_state: sea_orm::Set(None),
-            to_state: sea_orm::Set(None),
-            text: sea_orm::Set(Some(text.clone())),
-            ..Default::default()
-        })
-        .exec_without_returning(&tx)
-        .await?;
-        let body = serde_json::json!({
-            "incident": IncidentView::from(inc.clone()),
-            "playbook": p.name,
-            "step": step.name,
-            "role": step.role,
-            "reason": text,
-        });
-        outbox::append(
-            &tx,
-            super::incidents::SERVICE,
-            &Envelope::new("incident.escalated", node, &body)?,
-        )
-        .await?;
-        tx.commit().await?;
+        escalate(db, node, &inc, Some((p, step)), &text, now).await?;
         done += 1;
     }
     Ok(done)
+}
+
+/// Records one escalation (timeline entry + `incident.escalated`) in one transaction.
+async fn escalate(
+    db: &Db,
+    node: &str,
+    inc: &incident::Model,
+    step: Option<(&Playbook, &Step)>,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let tx = db.begin_write().await?;
+    incident_event::Entity::insert(incident_event::ActiveModel {
+        incident_id: sea_orm::Set(inc.id),
+        at: sea_orm::Set(now),
+        kind: sea_orm::Set("escalated".to_owned()),
+        actor: sea_orm::Set("system".to_owned()),
+        from_state: sea_orm::Set(None),
+        to_state: sea_orm::Set(None),
+        text: sea_orm::Set(Some(text.to_owned())),
+        ..Default::default()
+    })
+    .exec_without_returning(&tx)
+    .await?;
+    let body = serde_json::json!({
+        "incident": IncidentView::from(inc.clone()),
+        "playbook": step.map(|(p, _)| p.name.clone()),
+        "step": step.map(|(_, s)| s.name.clone()),
+        "role": step.map(|(_, s)| s.role.clone()),
+        "reason": text,
+    });
+    outbox::append(
+        &tx,
+        super::incidents::SERVICE,
+        &Envelope::new("incident.escalated", node, &body)?,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]

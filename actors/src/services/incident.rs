@@ -240,6 +240,7 @@ impl Handler<CheckEscalations> for IncidentResponse {
             &self.db,
             &self.node,
             &self.playbooks,
+            &self.rule.sla_s,
             chrono::Utc::now(),
         )
         .await
