@@ -225,6 +225,9 @@ pub struct AssetControls {
     pub recommendations: Vec<Recommendation>,
     /// The union of the controls, most findings first.
     pub controls: Vec<MitigatingControl>,
+    /// ControlMapping's own view, kept from `risk.*` events (`controls.mapped`): control id ->
+    /// findings it mitigates (asset-kind rules excluded).
+    pub mapped: std::collections::BTreeMap<String, i64>,
 }
 
 /// Framework id of the rules' controls.
@@ -321,7 +324,11 @@ async fn asset_controls(
         });
     }
     controls_out.sort_by(|x, y| y.findings.cmp(&x.findings).then(x.id.cmp(&y.id)));
+    let mapped = controls::mapped_controls(&state.db, &a.key)
+        .await
+        .map_err(|e| internal(e, &req))?;
     Ok(HttpResponse::Ok().json(AssetControls {
+        mapped,
         asset_key: a.key,
         recommendations,
         controls: controls_out,

@@ -126,6 +126,7 @@ impl Node {
             probes,
             &cfg.node.services,
             &cfg.incidents,
+            &cfg.controls.rules,
         )
         .context("building the service trees")?;
         for spec in services.specs {

@@ -257,6 +257,19 @@ async fn services_on_top(node: &common::NodeProc) {
         (13..=14).contains(&days),
         "KEV: due within 14 days, got {days}"
     );
+    // ControlMapping keeps the same mapping from the risk events it consumes (controls.mapped).
+    let n_findings = ctl["recommendations"].as_array().unwrap().len() as u64;
+    let consumed = common::wait_for(std::time::Duration::from_secs(30), async || {
+        let c = get_json(&node.api("/assets/1/controls")).await.1;
+        c["mapped"]["si-2"].as_u64() == Some(n_findings)
+            && c["mapped"]["si-2.2"].as_u64().unwrap_or(0) > 0
+    })
+    .await;
+    assert!(
+        consumed,
+        "controls.mapped view: {}",
+        get_json(&node.api("/assets/1/controls")).await.1["mapped"]
+    );
     let si2 = ctl["controls"]
         .as_array()
         .unwrap()

@@ -51,6 +51,7 @@ pub const DEFAULT_NAMESPACE: &str = "rampart";
 /// node declares.
 pub const TOPOLOGY: &[(&str, &[&str])] = &[
     ("risk", &["asset.*"]),
+    ("control", &["risk.*"]),
     ("incident", &["risk.*", "alarm.*"]),
     ("audit", &["#"]),
 ];

@@ -673,6 +673,134 @@ pub async fn coverage(db: &Db, framework: &str) -> Result<Option<Coverage>, sea_
     Ok(Some(root))
 }
 
+/// Body of `controls.mapped`: the SP 800-53 controls mitigating an asset's current findings.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ControlsMapped {
+    /// Asset key.
+    pub asset_key: String,
+    /// Control id -> number of findings it mitigates.
+    pub controls: std::collections::BTreeMap<String, usize>,
+}
+
+/// Applies `risk.scored` / `risk.changed` events (one transaction): maps each asset's findings to
+/// SP 800-53 controls by `rules` (the asset-kind condition does not apply here: risk events do
+/// not carry the kind), replaces the asset's rows of `control_risk_map` and writes
+/// `controls.mapped`. Redelivered events have no second effect.
+///
+/// # Errors
+/// Database and outbox errors (nothing of the batch stored).
+pub async fn apply_risk_events(
+    db: &Db,
+    node: &str,
+    rules: &[crate::control::rules::WeaknessRule],
+    events: &[Envelope],
+) -> Result<Vec<crate::db::risk::EventOutcome>, Box<dyn std::error::Error + Send + Sync>> {
+    use crate::db::risk::{AssetRiskEvent, EventOutcome};
+    let b = db.backend();
+    let tx = db.begin_write().await?;
+    let mut out = Vec::with_capacity(events.len());
+    for e in events {
+        if !matches!(e.event_type.as_str(), "risk.scored" | "risk.changed") {
+            out.push(EventOutcome::Ignored);
+            continue;
+        }
+        let body: AssetRiskEvent = match e.body_as() {
+            Ok(b) => b,
+            Err(err) => {
+                out.push(EventOutcome::Rejected(err.to_string()));
+                continue;
+            }
+        };
+        if !crate::db::processed::first_time(&tx, "control", e.event_id).await? {
+            out.push(EventOutcome::Duplicate);
+            continue;
+        }
+        let mut mapped: std::collections::BTreeMap<String, usize> = Default::default();
+        for f in &body.findings {
+            let mut ids = std::collections::BTreeSet::new();
+            for r in rules
+                .iter()
+                .filter(|r| r.asset_kind.is_none() && r.matches(&f.cwes, f.kev, f.score, ""))
+            {
+                for c in &r.controls {
+                    ids.insert(crate::control::normalise_control_id(
+                        "nist-sp-800-53-rev5",
+                        c,
+                    ));
+                }
+            }
+            for id in ids {
+                *mapped.entry(id).or_default() += 1;
+            }
+        }
+        tx.execute_raw(Statement::from_sql_and_values(
+            b,
+            format!("DELETE FROM control_risk_map WHERE asset_key = {}", p(b, 1)),
+            [Value::from(body.asset_key.clone())],
+        ))
+        .await?;
+        let rows: Vec<(&String, &usize)> = mapped.iter().collect();
+        for chunk in rows.chunks(BATCH) {
+            let mut values = Vec::with_capacity(chunk.len() * 3);
+            for (id, n) in chunk {
+                values.extend([
+                    Value::from(body.asset_key.clone()),
+                    Value::from((*id).clone()),
+                    Value::from(i64::try_from(**n).unwrap_or(i64::MAX)),
+                ]);
+            }
+            tx.execute_raw(Statement::from_sql_and_values(
+                b,
+                format!(
+                    "INSERT INTO control_risk_map (asset_key, control_id, findings) VALUES {}",
+                    placeholders(b, chunk.len(), 3)
+                ),
+                values,
+            ))
+            .await?;
+        }
+        let ev = Envelope::new(
+            "controls.mapped",
+            node,
+            &ControlsMapped {
+                asset_key: body.asset_key.clone(),
+                controls: mapped,
+            },
+        )?
+        .caused_by(e);
+        outbox::append(&tx, "control", &ev).await?;
+        out.push(EventOutcome::Applied);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The controls mapped to `asset_key`'s current findings (control id -> findings), from
+/// `control_risk_map`.
+///
+/// # Errors
+/// Database errors.
+pub async fn mapped_controls(
+    db: &Db,
+    asset_key: &str,
+) -> Result<std::collections::BTreeMap<String, i64>, sea_orm::DbErr> {
+    let b = db.backend();
+    let rows = db
+        .conn()
+        .query_all_raw(Statement::from_sql_and_values(
+            b,
+            format!(
+                "SELECT control_id, findings FROM control_risk_map WHERE asset_key = {}",
+                p(b, 1)
+            ),
+            [Value::from(asset_key.to_owned())],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|r| Ok((r.try_get("", "control_id")?, r.try_get("", "findings")?)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(M20261124000009Incidents),
             Box::new(M20261124000010Controls),
             Box::new(M20261124000011ControlStatus),
+            Box::new(M20261124000012ControlRiskMap),
         ]
     }
 }
@@ -1130,6 +1131,31 @@ impl MigrationTrait for M20261124000011ControlStatus {
                  control_id VARCHAR(128) NOT NULL, status VARCHAR(24) NOT NULL, evidence TEXT NOT NULL, \
                  updated_by VARCHAR(256) NOT NULL, updated_at VARCHAR(40) NOT NULL, \
                  PRIMARY KEY (framework, control_id))",
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// ControlMapping's view of which controls mitigate each asset's current findings.
+#[derive(Debug)]
+struct M20261124000012ControlRiskMap;
+
+impl MigrationName for M20261124000012ControlRiskMap {
+    fn name(&self) -> &str {
+        "m20261124_000012_control_risk_map"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261124000012ControlRiskMap {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE TABLE IF NOT EXISTS control_risk_map (asset_key VARCHAR(512) NOT NULL, \
+                 control_id VARCHAR(128) NOT NULL, findings BIGINT NOT NULL, \
+                 PRIMARY KEY (asset_key, control_id))",
             )
             .await?;
         Ok(())

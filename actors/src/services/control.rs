@@ -39,17 +39,71 @@ impl Message for SetStatus {
     type Reply = Result<controls::StatusView, controls::StatusError>;
 }
 
-/// The ControlMapping actor.
+/// Map a batch of risk events to controls (from the consumer).
 #[derive(Debug)]
+pub struct ApplyRiskEvents(pub Vec<crate::bus::Envelope>);
+
+impl Message for ApplyRiskEvents {
+    type Reply = Result<Vec<crate::db::risk::EventOutcome>, String>;
+}
+
+/// The ControlMapping actor: consumes `risk.*` (publishing `controls.mapped`), loads catalogs,
+/// sets control statuses.
 pub struct ControlMapping {
     db: Db,
     node: String,
+    rules: Vec<crate::control::rules::WeaknessRule>,
+    subscription: crate::bus::BusSubscription,
+    max_deliveries: u32,
+    consumer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ControlMapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControlMapping")
+            .field("node", &self.node)
+            .finish()
+    }
 }
 
 impl ControlMapping {
-    /// An actor storing into `db`, naming `node` in its events.
-    pub fn new(db: Db, node: String) -> Self {
-        Self { db, node }
+    /// An actor storing into `db`, naming `node` in its events, mapping risks by `rules`, fed by
+    /// `subscription` (of `bus`).
+    pub fn new(
+        db: Db,
+        node: String,
+        rules: Vec<crate::control::rules::WeaknessRule>,
+        bus: &crate::bus::Bus,
+        subscription: crate::bus::BusSubscription,
+    ) -> Self {
+        Self {
+            db,
+            node,
+            rules,
+            subscription,
+            max_deliveries: bus.max_deliveries(),
+            consumer: None,
+        }
+    }
+}
+
+impl Drop for ControlMapping {
+    fn drop(&mut self) {
+        if let Some(c) = self.consumer.take() {
+            c.abort();
+        }
+    }
+}
+
+impl Handler<ApplyRiskEvents> for ControlMapping {
+    async fn handle(
+        &mut self,
+        m: ApplyRiskEvents,
+        _ctx: &mut Context<Self>,
+    ) -> Result<Vec<crate::db::risk::EventOutcome>, String> {
+        controls::apply_risk_events(&self.db, &self.node, &self.rules, &m.0)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -73,6 +127,30 @@ impl Handler<SetStatus> for ControlMapping {
 }
 
 impl Actor for ControlMapping {
+    async fn started(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
+        let addr = ctx.address();
+        self.consumer = Some(tokio::spawn(super::consumer::run(
+            self.subscription.clone(),
+            self.db.clone(),
+            "control",
+            self.max_deliveries,
+            64,
+            move |events| {
+                let addr = addr.clone();
+                async move {
+                    match addr.ask(ApplyRiskEvents(events)).await {
+                        Ok(r) => super::consumer::Applied::Done(r),
+                        Err(rampart_supervisors::AskError::Stopped { .. }) => {
+                            super::consumer::Applied::Stop
+                        }
+                        Err(e) => super::consumer::Applied::Done(Err(e.to_string())),
+                    }
+                }
+            },
+        )));
+        Ok(())
+    }
+
     async fn readiness(&mut self) -> ProbeCheck {
         self.db
             .conn()

@@ -50,6 +50,7 @@ pub fn tree(
     probes: Probes,
     roles: &[String],
     open_rule: &crate::db::incidents::OpenRule,
+    control_rules: &[crate::control::rules::WeaknessRule],
 ) -> Result<Services, BusError> {
     let runs = |s: &str| roles.iter().any(|r| r == s);
     let mut out = Services {
@@ -84,9 +85,23 @@ pub fn tree(
         out.specs.push(SupervisorSpec::new("risk").child(child));
     }
     if runs("control") {
+        let subscription = bus.subscribe("control", &["risk.*"])?;
         let child = ChildSpec::new("control-mapping", {
-            let (db, node) = (db.clone(), node.to_owned());
-            move || control::ControlMapping::new(db.clone(), node.clone())
+            let (db, node, bus, rules) = (
+                db.clone(),
+                node.to_owned(),
+                bus.clone(),
+                control_rules.to_vec(),
+            );
+            move || {
+                control::ControlMapping::new(
+                    db.clone(),
+                    node.clone(),
+                    rules.clone(),
+                    &bus,
+                    subscription.clone(),
+                )
+            }
         })
         .mailbox(MailboxConfig::bounded(SERVICE_MAILBOX))
         .probes(probes)
