@@ -94,11 +94,7 @@ impl Actor for OutboxRelay {
     }
 
     async fn readiness(&mut self) -> ProbeCheck {
-        self.db
-            .conn()
-            .ping()
-            .await
-            .map_err(|e| format!("database unreachable: {e}"))
+        self.db.readiness().await
     }
 }
 

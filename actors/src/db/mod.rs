@@ -220,6 +220,18 @@ impl Db {
             .await
     }
 
+    /// Readiness check shared by every actor that needs the database: a ping, `Err` naming the
+    /// failure (`/readyz` then answers 503).
+    ///
+    /// # Errors
+    /// `database unreachable: <error>`.
+    pub async fn readiness(&self) -> Result<(), String> {
+        self.conn
+            .ping()
+            .await
+            .map_err(|e| format!("database unreachable: {e}"))
+    }
+
     /// SQLite or PostgreSQL.
     pub fn backend(&self) -> DbBackend {
         self.conn.get_database_backend()

@@ -65,11 +65,7 @@ impl AssetManagement {
 
 impl Actor for AssetManagement {
     async fn readiness(&mut self) -> ProbeCheck {
-        self.db
-            .conn()
-            .ping()
-            .await
-            .map_err(|e| format!("database unreachable: {e}"))
+        self.db.readiness().await
     }
 }
 

@@ -1,9 +1,8 @@
 //! The AuditReporting actor: consumes every event of every service (`#`) and appends it to the
 //! hash-chained audit log ([`crate::db::audit`]), one transaction per batch.
 
-use rampart_supervisors::{Actor, AskError, Context, Handler, Message, ProbeCheck};
+use rampart_supervisors::{Actor, Context, Handler, Message, ProbeCheck};
 
-use super::consumer::{self, Applied};
 use crate::bus::{Bus, BusSubscription, Envelope};
 use crate::db::Db;
 use crate::db::audit;
@@ -59,33 +58,20 @@ impl Drop for AuditReporting {
 
 impl Actor for AuditReporting {
     async fn started(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
-        let addr = ctx.address();
-        self.consumer = Some(tokio::spawn(consumer::run(
+        self.consumer = Some(super::consumer::spawn(
             self.subscription.clone(),
             self.db.clone(),
             SERVICE,
             self.max_deliveries,
             CONSUMER_BATCH,
-            move |events| {
-                let addr = addr.clone();
-                async move {
-                    match addr.ask(AppendEvents(events)).await {
-                        Ok(r) => Applied::Done(r),
-                        Err(AskError::Stopped { .. }) => Applied::Stop,
-                        Err(e) => Applied::Done(Err(e.to_string())),
-                    }
-                }
-            },
-        )));
+            ctx.address(),
+            AppendEvents,
+        ));
         Ok(())
     }
 
     async fn readiness(&mut self) -> ProbeCheck {
-        self.db
-            .conn()
-            .ping()
-            .await
-            .map_err(|e| format!("database unreachable: {e}"))
+        self.db.readiness().await
     }
 }
 

@@ -12,6 +12,8 @@
 
 use std::future::Future;
 
+use rampart_supervisors::{Addr, AskError, Handler, Message};
+
 use crate::bus::{BusDelivery, BusSubscription, Envelope};
 use crate::db::risk::EventOutcome;
 use crate::db::{Db, dead_letters};
@@ -107,4 +109,40 @@ pub async fn run<F, Fut>(
             }
         }
     }
+}
+
+/// Starts [`run`] in a task for the actor at `addr`: each batch is sent to it as
+/// `message(events)` (a message answering one outcome per event); the loop stops when the actor
+/// is gone for good. The caller aborts the task when its instance stops.
+pub fn spawn<A, M, F>(
+    sub: BusSubscription,
+    db: Db,
+    service: &'static str,
+    max_deliveries: u32,
+    batch: usize,
+    addr: Addr<A>,
+    message: F,
+) -> tokio::task::JoinHandle<()>
+where
+    A: Handler<M>,
+    M: Message<Reply = Result<Vec<EventOutcome>, String>>,
+    F: Fn(Vec<Envelope>) -> M + Send + Sync + 'static,
+{
+    tokio::spawn(run(
+        sub,
+        db,
+        service,
+        max_deliveries,
+        batch,
+        move |events| {
+            let (addr, msg) = (addr.clone(), message(events));
+            async move {
+                match addr.ask(msg).await {
+                    Ok(r) => Applied::Done(r),
+                    Err(AskError::Stopped { .. }) => Applied::Stop,
+                    Err(e) => Applied::Done(Err(e.to_string())),
+                }
+            }
+        },
+    ))
 }

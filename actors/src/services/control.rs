@@ -128,35 +128,20 @@ impl Handler<SetStatus> for ControlMapping {
 
 impl Actor for ControlMapping {
     async fn started(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
-        let addr = ctx.address();
-        self.consumer = Some(tokio::spawn(super::consumer::run(
+        self.consumer = Some(super::consumer::spawn(
             self.subscription.clone(),
             self.db.clone(),
             "control",
             self.max_deliveries,
             64,
-            move |events| {
-                let addr = addr.clone();
-                async move {
-                    match addr.ask(ApplyRiskEvents(events)).await {
-                        Ok(r) => super::consumer::Applied::Done(r),
-                        Err(rampart_supervisors::AskError::Stopped { .. }) => {
-                            super::consumer::Applied::Stop
-                        }
-                        Err(e) => super::consumer::Applied::Done(Err(e.to_string())),
-                    }
-                }
-            },
-        )));
+            ctx.address(),
+            ApplyRiskEvents,
+        ));
         Ok(())
     }
 
     async fn readiness(&mut self) -> ProbeCheck {
-        self.db
-            .conn()
-            .ping()
-            .await
-            .map_err(|e| format!("database unreachable: {e}"))
+        self.db.readiness().await
     }
 }
 

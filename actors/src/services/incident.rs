@@ -4,7 +4,6 @@
 
 use rampart_supervisors::{Actor, AskError, Context, Handler, Message, ProbeCheck};
 
-use super::consumer::{self, Applied};
 use crate::bus::{Bus, BusSubscription, Envelope};
 use crate::db::Db;
 use crate::db::incidents::{self, IncidentView, OpenRule};
@@ -150,33 +149,20 @@ impl Actor for IncidentResponse {
                 }
             }
         }));
-        let addr = ctx.address();
-        self.consumer = Some(tokio::spawn(consumer::run(
+        self.consumer = Some(super::consumer::spawn(
             self.subscription.clone(),
             self.db.clone(),
             SERVICE,
             self.max_deliveries,
             CONSUMER_BATCH,
-            move |events| {
-                let addr = addr.clone();
-                async move {
-                    match addr.ask(ApplyRiskEvents(events)).await {
-                        Ok(r) => Applied::Done(r),
-                        Err(AskError::Stopped { .. }) => Applied::Stop,
-                        Err(e) => Applied::Done(Err(e.to_string())),
-                    }
-                }
-            },
-        )));
+            ctx.address(),
+            ApplyRiskEvents,
+        ));
         Ok(())
     }
 
     async fn readiness(&mut self) -> ProbeCheck {
-        self.db
-            .conn()
-            .ping()
-            .await
-            .map_err(|e| format!("database unreachable: {e}"))
+        self.db.readiness().await
     }
 }
 

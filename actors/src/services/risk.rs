@@ -11,7 +11,7 @@
 //! an event that has had the bus's `max_deliveries` is dead-lettered instead. Dead letters are
 //! recorded with their error ([`crate::db::dead_letters`]) for listing and replay.
 
-use rampart_supervisors::{Actor, AskError, Context, Handler, Message, ProbeCheck};
+use rampart_supervisors::{Actor, Context, Handler, Message, ProbeCheck};
 
 use crate::bus::{Bus, BusSubscription, Envelope};
 use crate::db::Db;
@@ -187,24 +187,15 @@ impl Actor for RiskAnalysis {
             generation = ctx.generation(),
             "risk analysis started"
         );
-        let addr = ctx.address();
-        self.consumer = Some(tokio::spawn(super::consumer::run(
+        self.consumer = Some(super::consumer::spawn(
             self.subscription.clone(),
             self.db.clone(),
             SERVICE,
             self.max_deliveries,
             CONSUMER_BATCH,
-            move |events| {
-                let addr = addr.clone();
-                async move {
-                    match addr.ask(ApplyAssetEvents(events)).await {
-                        Ok(r) => super::consumer::Applied::Done(r),
-                        Err(AskError::Stopped { .. }) => super::consumer::Applied::Stop,
-                        Err(e) => super::consumer::Applied::Done(Err(e.to_string())),
-                    }
-                }
-            },
-        )));
+            ctx.address(),
+            ApplyAssetEvents,
+        ));
         if let Bus::Amqp(amqp) = &self.bus {
             let (amqp, addr) = (amqp.clone(), ctx.address());
             self.rpc_server = Some(tokio::spawn(async move {
@@ -219,11 +210,7 @@ impl Actor for RiskAnalysis {
     }
 
     async fn readiness(&mut self) -> ProbeCheck {
-        self.db
-            .conn()
-            .ping()
-            .await
-            .map_err(|e| format!("database unreachable: {e}"))
+        self.db.readiness().await
     }
 }
 
