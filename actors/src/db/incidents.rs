@@ -255,8 +255,6 @@ pub async fn apply_risk_events(
             if !opens {
                 continue;
             }
-            let cause = format!("risk:{}:{}", body.asset_key, f.vulnerability);
-            let now = Utc::now();
             let title = format!(
                 "{} on {} ({} {})",
                 f.cves.first().unwrap_or(&f.vulnerability),
@@ -264,53 +262,27 @@ pub async fn apply_risk_events(
                 f.component,
                 f.component_version.as_deref().unwrap_or("")
             );
-            let inserted = incident::Entity::insert(incident::ActiveModel {
-                cause_key: Set(cause.clone()),
-                title: Set(title.trim().to_owned()),
-                asset_key: Set(body.asset_key.clone()),
-                level: Set(f.level.clone()),
-                score: Set(i16::from(f.score)),
-                state: Set("detected".to_owned()),
-                assignee: Set(None),
-                opened_at: Set(now),
-                updated_at: Set(now),
-                closed_at: Set(None),
-                ..Default::default()
-            })
-            .on_conflict(
-                OnConflict::column(incident::Column::CauseKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&tx)
-            .await?;
-            if inserted == 0 {
-                continue;
-            }
-            let Some(row) = incident::Entity::find()
-                .filter(incident::Column::CauseKey.eq(cause.as_str()))
-                .one(&tx)
-                .await?
-            else {
-                continue;
-            };
-            note(
+            let opened_note = format!(
+                "opened from {} (score {}, {}{})",
+                e.event_type,
+                f.score,
+                f.level,
+                if f.kev { ", KEV-listed" } else { "" }
+            );
+            open(
                 &tx,
-                row.id,
-                "opened",
-                "system",
-                (None, Some("detected")),
-                Some(&format!(
-                    "opened from {} (score {}, {}{})",
-                    e.event_type,
-                    f.score,
-                    f.level,
-                    if f.kev { ", KEV-listed" } else { "" }
-                )),
+                node,
+                e,
+                NewIncident {
+                    cause: format!("risk:{}:{}", body.asset_key, f.vulnerability),
+                    title: title.trim().to_owned(),
+                    asset_key: body.asset_key.clone(),
+                    level: f.level.clone(),
+                    score: i16::from(f.score),
+                },
+                &opened_note,
             )
             .await?;
-            let ev = Envelope::new("incident.opened", node, &IncidentView::from(row))?.caused_by(e);
-            outbox::append(&tx, SERVICE, &ev).await?;
         }
         out.push(EventOutcome::Applied);
     }
@@ -352,14 +324,51 @@ async fn open_for_alarm(
     cause_event: &Envelope,
     alarm: &Alarm,
 ) -> Result<(), IncidentError> {
-    let cause = format!("alarm:{}:{}", alarm.source, alarm.id);
+    open(
+        tx,
+        node,
+        cause_event,
+        NewIncident {
+            cause: format!("alarm:{}:{}", alarm.source, alarm.id)
+                .chars()
+                .take(768)
+                .collect(),
+            title: alarm.title.chars().take(1000).collect(),
+            asset_key: alarm.asset_key.clone().unwrap_or_default(),
+            level: alarm.level.clone(),
+            score: alarm_score(&alarm.level).unwrap_or(14),
+        },
+        &format!("opened from alarm {} of {}", alarm.id, alarm.source),
+    )
+    .await
+}
+
+/// What an incident is opened with.
+struct NewIncident {
+    cause: String,
+    title: String,
+    asset_key: String,
+    level: String,
+    score: i16,
+}
+
+/// Opens an incident for `new.cause` unless one exists (the cause key is unique): the row in
+/// state `detected`, an `opened` timeline entry saying `opened_note`, and `incident.opened`
+/// caused by `cause_event`, all in `tx`.
+async fn open(
+    tx: &DatabaseTransaction,
+    node: &str,
+    cause_event: &Envelope,
+    new: NewIncident,
+    opened_note: &str,
+) -> Result<(), IncidentError> {
     let now = Utc::now();
     let inserted = incident::Entity::insert(incident::ActiveModel {
-        cause_key: Set(cause.chars().take(768).collect()),
-        title: Set(alarm.title.chars().take(1000).collect()),
-        asset_key: Set(alarm.asset_key.clone().unwrap_or_default()),
-        level: Set(alarm.level.clone()),
-        score: Set(alarm_score(&alarm.level).unwrap_or(14)),
+        cause_key: Set(new.cause.clone()),
+        title: Set(new.title),
+        asset_key: Set(new.asset_key),
+        level: Set(new.level),
+        score: Set(new.score),
         state: Set("detected".to_owned()),
         assignee: Set(None),
         opened_at: Set(now),
@@ -378,7 +387,7 @@ async fn open_for_alarm(
         return Ok(());
     }
     let Some(row) = incident::Entity::find()
-        .filter(incident::Column::CauseKey.eq(cause.as_str()))
+        .filter(incident::Column::CauseKey.eq(new.cause.as_str()))
         .one(tx)
         .await?
     else {
@@ -390,10 +399,7 @@ async fn open_for_alarm(
         "opened",
         "system",
         (None, Some("detected")),
-        Some(&format!(
-            "opened from alarm {} of {}",
-            alarm.id, alarm.source
-        )),
+        Some(opened_note),
     )
     .await?;
     let ev =
