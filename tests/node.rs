@@ -2,94 +2,13 @@
 //! and faults done for real inside the running node (a panic in a handler, a handler stalled past
 //! its liveness probe).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::process::Command;
+use std::time::Duration;
+
+use common::{free_port, get_json, start_node as start, wait_for};
 use serde_json::Value;
-
-struct NodeProc {
-    child: Child,
-    base: String,
-    data_dir: std::path::PathBuf,
-}
-
-impl Drop for NodeProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn temp_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!(
-        "rampart-node-{}-{}",
-        std::process::id(),
-        free_port()
-    ))
-}
-
-async fn start(envs: &[(&str, &str)]) -> NodeProc {
-    let port = free_port();
-    let data_dir = temp_dir();
-    let db = format!("sqlite://{}/rampart.sqlite", data_dir.display());
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
-    cmd.arg("serve")
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--node-id")
-        .arg("test-node")
-        .env("RAMPART_LOG", "warn")
-        .env("RAMPART_DATABASE__URL", &db)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let node = NodeProc {
-        child: cmd.spawn().expect("spawn rampart"),
-        base: format!("http://127.0.0.1:{port}"),
-        data_dir,
-    };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = client.get(format!("{}/readyz", node.base)).send().await
-            && r.status().is_success()
-        {
-            return node;
-        }
-        assert!(Instant::now() < deadline, "node did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn get_json(url: &str) -> (u16, Value) {
-    let r = reqwest::get(url).await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
-}
-
-async fn wait_for(limit: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if f().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
-}
 
 fn echo_of(tree: &Value) -> &Value {
     tree["children"]
