@@ -3,15 +3,14 @@
 //! `asset.changed`, retiring works once; every change has its event in the outbox, written in the
 //! same transaction.
 
+mod common;
+
+use common::data;
+
 use rampart_actors::asset::{CriticalityRules, Format, Inventory, parse};
 use rampart_actors::db::entities::{asset, component};
 use rampart_actors::db::{Db, DbOptions, assets, outbox};
 use sea_orm::{EntityTrait, PaginatorTrait};
-
-fn data(rel: &str) -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/").to_owned() + rel;
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e} (../shared/data missing?)"))
-}
 
 fn inventories() -> Vec<Inventory> {
     let rules = CriticalityRules::default();
@@ -135,24 +134,9 @@ async fn sqlite() {
 
 #[tokio::test]
 async fn postgres() {
-    let url = std::env::var("RAMPART_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let schema = format!("rampart_test_{}", uuid::Uuid::new_v4().simple());
-    let db = Db::connect(
-        &url,
-        &DbOptions {
-            schema: Some(schema.clone()),
-            ..DbOptions::default()
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("PostgreSQL required at {url}: {e}"));
+    let schema = common::new_schema();
+    let db = common::postgres(&schema).await;
     contract(&db).await;
     db.close().await.unwrap();
-    use sea_orm::ConnectionTrait;
-    let admin = sea_orm::Database::connect(&url).await.unwrap();
-    admin
-        .execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .await
-        .unwrap();
+    common::drop_schema(&schema).await;
 }

@@ -3,44 +3,15 @@
 //! postgres://postgres@127.0.0.1:5432/test, one fresh schema per run); it fails, loudly, when the
 //! server is not reachable.
 
+mod common;
+
 use chrono::Utc;
+use common::{drop_schema, postgres};
 use rampart_actors::bus::{Bus, Envelope, InProcessBus, InProcessBusConfig};
 use rampart_actors::db::entities::asset;
 use rampart_actors::db::{Db, DbError, DbOptions, outbox, processed};
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, TransactionTrait};
 use serde_json::json;
-
-fn pg_url() -> String {
-    std::env::var("RAMPART_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-async fn postgres(schema: &str) -> Db {
-    let url = pg_url();
-    Db::connect(
-        &url,
-        &DbOptions {
-            schema: Some(schema.to_owned()),
-            ..DbOptions::default()
-        },
-    )
-    .await
-    .unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is required for this test and is not usable at {url}: {e}. Start it \
-             (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or set \
-             RAMPART_TEST_DATABASE_URL."
-        )
-    })
-}
-
-async fn drop_schema(schema: &str) {
-    use sea_orm::ConnectionTrait;
-    let db = sea_orm::Database::connect(pg_url()).await.unwrap();
-    db.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-        .await
-        .unwrap();
-}
 
 fn new_asset(key: &str) -> asset::ActiveModel {
     asset::ActiveModel {

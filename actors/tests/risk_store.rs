@@ -4,6 +4,10 @@
 //! likelihood of the findings it lists, a retired asset keeps no findings, a bad event is
 //! rejected without spoiling its batch.
 
+mod common;
+
+use common::data;
+
 use std::collections::BTreeSet;
 
 use rampart_actors::asset::{CriticalityRules, Format, parse};
@@ -14,11 +18,6 @@ use rampart_actors::db::risk::{
 use rampart_actors::db::{Db, DbOptions, assets, outbox};
 use rampart_actors::risk::feeds::{kev, osv};
 use rampart_actors::risk::purl::package_from_purl;
-
-fn data(rel: &str) -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/").to_owned() + rel;
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e} (../shared/data missing?)"))
-}
 
 async fn risk_events(db: &Db) -> Vec<Envelope> {
     outbox::pending(db.conn(), 100_000)
@@ -176,24 +175,9 @@ async fn sqlite() {
 
 #[tokio::test]
 async fn postgres() {
-    let url = std::env::var("RAMPART_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let schema = format!("rampart_test_{}", uuid::Uuid::new_v4().simple());
-    let db = Db::connect(
-        &url,
-        &DbOptions {
-            schema: Some(schema.clone()),
-            ..DbOptions::default()
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("PostgreSQL required at {url}: {e}"));
+    let schema = common::new_schema();
+    let db = common::postgres(&schema).await;
     contract(&db).await;
     db.close().await.unwrap();
-    use sea_orm::ConnectionTrait;
-    let admin = sea_orm::Database::connect(&url).await.unwrap();
-    admin
-        .execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .await
-        .unwrap();
+    common::drop_schema(&schema).await;
 }
