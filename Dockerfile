@@ -22,13 +22,19 @@ ENV CARGO_TERM_COLOR=never \
 # 1. The manifests alone, so that the dependency download below is redone only when they change.
 COPY Cargo.toml Cargo.lock ./
 COPY supervisors/Cargo.toml supervisors/
-COPY actors/Cargo.toml actors/
+COPY actors/platform/Cargo.toml actors/platform/
+COPY actors/contracts/Cargo.toml actors/contracts/
+COPY actors/asset/Cargo.toml actors/asset/
+COPY actors/risk/Cargo.toml actors/risk/
+COPY actors/control/Cargo.toml actors/control/
+COPY actors/incident/Cargo.toml actors/incident/
+COPY actors/audit/Cargo.toml actors/audit/
 
 # Cargo needs every target a manifest names to exist before it reads the workspace: stub files
 # for the libraries and for each [[bin]], [[bench]], [[test]] and [[example]] section.
 RUN <<'EOF'
 set -eu
-for dir in . supervisors actors; do
+for dir in . supervisors actors/platform actors/contracts actors/asset actors/risk actors/control actors/incident actors/audit; do
     mkdir -p "$dir/src"
     touch "$dir/src/lib.rs"
     awk '
@@ -66,7 +72,7 @@ COPY actors actors
 RUN --mount=type=cache,id=rampart-cargo-registry,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,id=rampart-cargo-git,target=/usr/local/cargo/git/db,sharing=locked \
     --mount=type=cache,id=rampart-target,target=/build/target,sharing=locked \
-    touch src/main.rs src/lib.rs supervisors/src/lib.rs actors/src/lib.rs \
+    touch src/main.rs src/lib.rs supervisors/src/lib.rs actors/*/src/lib.rs \
     && cargo build --release --locked --bin rampart \
     && install -D -m 0755 target/release/rampart /out/rampart
 

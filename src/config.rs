@@ -33,11 +33,11 @@ pub struct Config {
     /// The service API (imports, feeds, risk queries).
     pub api: ApiConfig,
     /// AssetManagement: criticality rules for assets whose input gives none.
-    pub assets: rampart_actors::asset::CriticalityRules,
+    pub assets: rampart_asset::CriticalityRules,
     /// The event bus between services and nodes.
     pub bus: BusConfig,
     /// IncidentResponse: when a risk finding opens an incident.
-    pub incidents: rampart_actors::db::incidents::OpenRule,
+    pub incidents: rampart_incident::store::OpenRule,
     /// ControlMapping: Rampart's weakness -> control rules.
     pub controls: ControlsConfig,
 }
@@ -46,15 +46,15 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ControlsConfig {
-    /// Weakness -> SP 800-53 rules ([`rampart_actors::control::rules`]); a finding maps to the
+    /// Weakness -> SP 800-53 rules ([`rampart_control::rules`]); a finding maps to the
     /// union of the controls of every rule it matches.
-    pub rules: Vec<rampart_actors::control::rules::WeaknessRule>,
+    pub rules: Vec<rampart_control::rules::WeaknessRule>,
 }
 
 impl Default for ControlsConfig {
     fn default() -> Self {
         Self {
-            rules: rampart_actors::control::rules::default_rules(),
+            rules: rampart_control::rules::default_rules(),
         }
     }
 }
@@ -83,7 +83,7 @@ pub struct BusConfig {
 
 impl Default for BusConfig {
     fn default() -> Self {
-        let a = rampart_actors::bus::amqp::AmqpConfig::default();
+        let a = rampart_platform::bus::amqp::AmqpConfig::default();
         Self {
             amqp_url: String::new(),
             namespace: a.namespace,
@@ -98,8 +98,8 @@ impl Default for BusConfig {
 
 impl BusConfig {
     /// The RabbitMQ settings, when a URL is set.
-    pub fn amqp(&self) -> Option<rampart_actors::bus::amqp::AmqpConfig> {
-        (!self.amqp_url.trim().is_empty()).then(|| rampart_actors::bus::amqp::AmqpConfig {
+    pub fn amqp(&self) -> Option<rampart_platform::bus::amqp::AmqpConfig> {
+        (!self.amqp_url.trim().is_empty()).then(|| rampart_platform::bus::amqp::AmqpConfig {
             url: self.amqp_url.trim().to_owned(),
             namespace: self.namespace.clone(),
             prefetch: self.prefetch,
@@ -174,7 +174,7 @@ pub struct DatabaseConfig {
 impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
-            url: rampart_actors::db::DEFAULT_URL.to_owned(),
+            url: rampart_platform::DEFAULT_URL.to_owned(),
             max_connections: 8,
             connect_timeout_ms: 5000,
             schema: None,
@@ -222,7 +222,7 @@ impl Default for NodeConfig {
     fn default() -> Self {
         Self {
             id: "rampart-1".to_owned(),
-            services: rampart_actors::services::ALL_SERVICES
+            services: crate::services::ALL_SERVICES
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),

@@ -1,4 +1,6 @@
-//! The HTTP API (actix-web): health endpoints, metrics, runtime introspection and the demo service.
+//! The HTTP server's own routes (actix-web): health endpoints, metrics, the OpenAPI document;
+//! the service routes under `/api/v1` are in [`crate::api`] (runtime introspection and the demo
+//! in [`crate::api::operations`]).
 //!
 //! | path | answers |
 //! |---|---|
@@ -16,14 +18,13 @@
 //! Every error is an RFC 9457 problem (`application/problem+json`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use crate::demo::{EchoActor, EchoReply};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use rampart_actors::demo::{Echo, EchoActor, EchoReply, InjectPanic, InjectStall};
-use rampart_supervisors::resilience::{CallError, ResiliencePolicy};
+use rampart_supervisors::resilience::ResiliencePolicy;
 use rampart_supervisors::{Addr, AskError, DeadLetters, NodeSnapshot, SupervisorHandle};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::problem::Problem;
 
@@ -32,7 +33,7 @@ pub struct AppState {
     /// The node's id.
     pub node_id: String,
     /// The node's event bus (readiness requires it connected).
-    pub bus: rampart_actors::bus::Bus,
+    pub bus: rampart_platform::bus::Bus,
     /// The root supervisor.
     pub root: Arc<SupervisorHandle>,
     /// Metrics registry exported at `/metrics`.
@@ -69,20 +70,8 @@ pub struct Health {
         title = "Rampart",
         description = "Cybersecurity-compliance platform on a supervised actor runtime. Errors are RFC 9457 problem details."
     ),
-    paths(
-        livez,
-        readyz,
-        startupz,
-        metrics,
-        tree,
-        dead_letters,
-        echo,
-        echo_cached,
-        fault_panic,
-        fault_stall,
-        openapi
-    ),
-    components(schemas(Health, Problem, Echo, EchoReply))
+    paths(livez, readyz, startupz, metrics, openapi),
+    components(schemas(Health, Problem))
 )]
 pub struct ApiDoc;
 
@@ -91,9 +80,7 @@ pub struct ApiDoc;
 async fn openapi() -> HttpResponse {
     use utoipa::OpenApi as _;
     let mut doc = ApiDoc::openapi();
-    doc.merge(crate::api::ServiceApiDoc::openapi());
-    doc.merge(crate::incidents_api::IncidentApiDoc::openapi());
-    doc.merge(crate::controls_api::ControlApiDoc::openapi());
+    doc.merge(crate::api::openapi());
     HttpResponse::Ok().json(doc)
 }
 
@@ -104,7 +91,7 @@ fn health(state: &AppState, verdict: impl Fn(&NodeSnapshot) -> bool) -> HttpResp
         status: if ok { "ok" } else { "fail" },
         node: state.node_id.clone(),
         bus: match &state.bus {
-            rampart_actors::bus::Bus::InProcess(_) => "in-process",
+            rampart_platform::bus::Bus::InProcess(_) => "in-process",
             b if b.is_connected() => "connected",
             _ => "disconnected",
         },
@@ -146,162 +133,6 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
         .body(text))
 }
 
-#[utoipa::path(get, path = "/api/v1/runtime/tree", responses((status = 200, description = "Supervision tree snapshot", body = Object)))]
-async fn tree(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(state.root.snapshot())
-}
-
-#[utoipa::path(get, path = "/api/v1/runtime/dead-letters", responses((status = 200, description = "In-process dead letters, oldest first", body = [Object])))]
-async fn dead_letters(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(state.dead_letters.list())
-}
-
-/// Maps an actor call's failure to a problem: the actor is there but could not answer (503), or
-/// did not in time (504).
-fn ask_problem(e: AskError, path: &str) -> Problem {
-    let status = match e {
-        AskError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-        _ => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    Problem::new(status, e.to_string()).at(path)
-}
-
-fn echo_addr<'a>(state: &'a AppState, req: &HttpRequest) -> Result<&'a Addr<EchoActor>, Problem> {
-    state.echo.as_ref().ok_or_else(|| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "the demo tree is not running on this node",
-        )
-        .at(req.path())
-    })
-}
-
-/// Request timeout of the demo endpoints.
-const ASK_TIMEOUT: Duration = Duration::from_secs(5);
-
-#[utoipa::path(post, path = "/api/v1/demo/echo", request_body = Echo, responses((status = 200, body = EchoReply), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
-async fn echo(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Json<Echo>,
-) -> Result<HttpResponse, Problem> {
-    let addr = echo_addr(&state, &req)?;
-    let reply = addr
-        .ask_timeout(body.into_inner(), ASK_TIMEOUT)
-        .await
-        .map_err(|e| ask_problem(e, req.path()))?;
-    Ok(HttpResponse::Ok().json(reply))
-}
-
-/// Query of the cached echo.
-#[derive(Debug, Deserialize)]
-pub struct EchoQuery {
-    /// Text to echo (at most 1024 bytes); also the cache key.
-    pub text: String,
-}
-
-/// `GET /api/v1/demo/echo-cached?text=`: asks `demo/echo` through the resilience policy. While echo
-/// cannot answer (stalled, restarting, breaker open), the last good reply for the same text is
-/// served with `"freshness": "stale"` and its `age_ms`; with nothing cached, 503.
-#[utoipa::path(get, path = "/api/v1/demo/echo-cached", params(("text" = String, Query, description = "Text to echo, at most 1024 bytes")), responses((status = 200, description = "`{value, freshness, age_ms?, stored_at?}`", body = Object), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 504, body = Problem, content_type = "application/problem+json")))]
-async fn echo_cached(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<EchoQuery>,
-) -> Result<HttpResponse, Problem> {
-    let addr = echo_addr(&state, &req)?;
-    let Some(policy) = state.echo_policy.as_ref() else {
-        return Err(
-            Problem::new(StatusCode::NOT_FOUND, "no policy for the demo tree").at(req.path()),
-        );
-    };
-    let text = q.into_inner().text;
-    if text.len() > 1024 {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "text must be at most 1024 bytes",
-        )
-        .at(req.path()));
-    }
-    let served = policy
-        .call_with_fallback(text.clone(), || addr.ask(Echo { text: text.clone() }))
-        .await
-        .map_err(|e| {
-            let status = match e {
-                CallError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-                _ => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            Problem::new(status, format!("echo unavailable and nothing cached: {e}")).at(req.path())
-        })?;
-    Ok(HttpResponse::Ok().json(served))
-}
-
-fn faults_enabled(state: &AppState, req: &HttpRequest) -> Result<(), Problem> {
-    if state.fault_injection {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            "fault injection is off (config demo.fault_injection)",
-        )
-        .at(req.path()))
-    }
-}
-
-#[utoipa::path(post, path = "/api/v1/demo/faults/panic", responses((status = 202, description = "The handler panicked; the actor restarts", body = Object), (status = 404, description = "Fault injection is off", body = Problem, content_type = "application/problem+json")))]
-async fn fault_panic(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, Problem> {
-    faults_enabled(&state, &req)?;
-    let addr = echo_addr(&state, &req)?;
-    match addr.ask_timeout(InjectPanic, ASK_TIMEOUT).await {
-        // The expected outcome: the handler panicked, the caller got an error, the actor restarts.
-        Err(AskError::Failed { reason, .. }) => {
-            Ok(HttpResponse::Accepted().json(serde_json::json!({
-                "injected": "panic",
-                "caller_saw": reason,
-            })))
-        }
-        Err(e) => Err(ask_problem(e, req.path())),
-        Ok(()) => Err(Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the injected panic did not happen",
-        )
-        .at(req.path())),
-    }
-}
-
-/// Query of the stall fault.
-#[derive(Debug, Deserialize)]
-pub struct StallQuery {
-    /// How long the handler stalls, ms (at most 600000).
-    pub ms: u64,
-}
-
-#[utoipa::path(post, path = "/api/v1/demo/faults/stall", params(("ms" = u64, Query, description = "Stall length, ms, at most 600000")), responses((status = 202, body = Object), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn fault_stall(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<StallQuery>,
-) -> Result<HttpResponse, Problem> {
-    faults_enabled(&state, &req)?;
-    if q.ms > 600_000 {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "ms must be at most 600000",
-        )
-        .at(req.path()));
-    }
-    let addr = echo_addr(&state, &req)?;
-    addr.tell(InjectStall {
-        duration: Duration::from_millis(q.ms),
-    })
-    .await
-    .map_err(|e| ask_problem(e, req.path()))?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({ "injected": "stall", "ms": q.ms })))
-}
-
 async fn not_found(req: HttpRequest) -> HttpResponse {
     use actix_web::ResponseError as _;
     Problem::new(
@@ -339,14 +170,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
         .route("/startupz", web::get().to(startupz))
         .route("/metrics", web::get().to(metrics))
         .service(crate::api::routes(
-            web::scope("/api/v1")
-                .route("/openapi.json", web::get().to(openapi))
-                .route("/runtime/tree", web::get().to(tree))
-                .route("/runtime/dead-letters", web::get().to(dead_letters))
-                .route("/demo/echo", web::post().to(echo))
-                .route("/demo/echo-cached", web::get().to(echo_cached))
-                .route("/demo/faults/panic", web::post().to(fault_panic))
-                .route("/demo/faults/stall", web::post().to(fault_stall)),
+            web::scope("/api/v1").route("/openapi.json", web::get().to(openapi)),
         ))
         .default_service(web::to(not_found));
 }

@@ -10,11 +10,11 @@ use rampart_supervisors::{AskError, ChildSpec, MailboxConfig, Runtime, Strategy,
 use crate::api::ServiceState;
 use crate::config::{Config, redact_url};
 use crate::http::{self, AppState};
-use rampart_actors::bus::amqp::AmqpBus;
-use rampart_actors::bus::{Bus, InProcessBus, InProcessBusConfig};
-use rampart_actors::db::{Db, DbOptions};
-use rampart_actors::link::AmqpLink;
-use rampart_actors::relay::{OutboxRelay, RelayConfig};
+use rampart_platform::bus::amqp::AmqpBus;
+use rampart_platform::bus::{Bus, InProcessBus, InProcessBusConfig};
+use rampart_platform::link::AmqpLink;
+use rampart_platform::relay::{OutboxRelay, RelayConfig};
+use rampart_platform::{Db, DbOptions};
 
 /// A started node: its shared state (for the HTTP layer) and the root supervisor.
 pub struct Node {
@@ -36,7 +36,7 @@ impl Node {
     /// Database connection or migration failures (the message names the redacted URL), metrics
     /// registration failures.
     pub async fn start(cfg: &Config) -> anyhow::Result<Self> {
-        let db = Db::connect(
+        let db = Db::connect::<crate::schema::Migrator>(
             &cfg.database.url,
             &DbOptions {
                 max_connections: cfg.database.max_connections,
@@ -65,10 +65,10 @@ impl Node {
             .backoff(cfg.supervision.backoff());
         // The platform tree: what every node runs whatever its services.
         for s in &cfg.node.services {
-            if !rampart_actors::services::ALL_SERVICES.contains(&s.as_str()) {
+            if !crate::services::ALL_SERVICES.contains(&s.as_str()) {
                 anyhow::bail!(
                     "unknown service {s:?} in node.services / --services (known: {})",
-                    rampart_actors::services::ALL_SERVICES.join(", ")
+                    crate::services::ALL_SERVICES.join(", ")
                 );
             }
         }
@@ -110,7 +110,7 @@ impl Node {
         .probes(probes)
         .build();
         root = root.child(platform.child(relay));
-        let interrupted = rampart_actors::db::jobs::fail_interrupted(&db, &cfg.node.id)
+        let interrupted = rampart_platform::jobs::fail_interrupted(&db, &cfg.node.id)
             .await
             .context("marking interrupted jobs failed")?;
         if interrupted > 0 {
@@ -119,7 +119,7 @@ impl Node {
                 "jobs left unfinished by the last run marked failed"
             );
         }
-        let services = rampart_actors::services::tree(
+        let services = crate::services::tree(
             &db,
             &bus,
             &cfg.node.id,
@@ -158,7 +158,7 @@ impl Node {
         let mut echo = None;
         let mut echo_policy = None;
         if cfg.demo.enabled {
-            let demo = rampart_actors::demo::tree(probes);
+            let demo = crate::demo::tree(probes);
             echo = Some(demo.echo);
             echo_policy = Some(
                 ResiliencePolicy::builder("demo-echo", cfg.demo.resilience.clone())

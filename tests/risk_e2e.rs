@@ -840,7 +840,7 @@ async fn suite(node: &NodeProc) {
     }
 }
 
-async fn count(db: &rampart_actors::db::Db, sql: &str) -> i64 {
+async fn count(db: &rampart_platform::Db, sql: &str) -> i64 {
     use sea_orm::ConnectionTrait;
     db.conn()
         .query_one_raw(sea_orm::Statement::from_string(
@@ -857,7 +857,7 @@ async fn count(db: &rampart_actors::db::Db, sql: &str) -> i64 {
 /// The audit log (issue 5): every event of the run is in it, once, hash-chained; the assets'
 /// current view rebuilt from it alone equals AssetManagement's; editing one stored entry is
 /// found by `GET /audit/verify`.
-async fn audit_suite(node: &NodeProc, db: &rampart_actors::db::Db) {
+async fn audit_suite(node: &NodeProc, db: &rampart_platform::Db) {
     let mut last = Value::Null;
     let complete = wait_for(Duration::from_secs(60), async || {
         let events = count(db, "SELECT count(*) FROM outbox").await;
@@ -928,9 +928,9 @@ async fn audit_suite(node: &NodeProc, db: &rampart_actors::db::Db) {
 async fn asset_and_risk_end_to_end_on_sqlite() {
     let node = start_node(&[("RAMPART_DEMO__FAULT_INJECTION", "true")]).await;
     suite(&node).await;
-    let db = rampart_actors::db::Db::connect(
+    let db = rampart_platform::Db::connect::<rampart::schema::Migrator>(
         &format!("sqlite://{}/rampart.sqlite", node.data_dir.display()),
-        &rampart_actors::db::DbOptions::default(),
+        &rampart_platform::DbOptions::default(),
     )
     .await
     .unwrap();
@@ -949,9 +949,9 @@ async fn asset_and_risk_end_to_end_on_postgres() {
     ])
     .await;
     suite(&node).await;
-    let db = rampart_actors::db::Db::connect(
+    let db = rampart_platform::Db::connect::<rampart::schema::Migrator>(
         &url,
-        &rampart_actors::db::DbOptions {
+        &rampart_platform::DbOptions {
             max_connections: 1,
             connect_timeout_ms: 5000,
             schema: Some(schema.clone()),

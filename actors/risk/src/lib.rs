@@ -1,0 +1,42 @@
+//! # rampart-risk: the RiskAnalysis service
+//!
+//! | | |
+//! |---|---|
+//! | **owns** (its own tables) | `risk_assets`, `risk_components` (its view of the assets, built from asset events), `risk_vulnerabilities`, `risk_kev`, `risk_epss`, `risk_feeds`, `risk_findings` ([`entities`], [`migrations`]) |
+//! | **consumes** | `asset.*` events; threat-intel ingests (CISA KEV, OSV, NVD, EPSS: [`actor::IngestFeed`]) |
+//! | **publishes** | `risk.scored`, `risk.changed` ([`rampart_contracts::risk::AssetRiskEvent`]), through the outbox |
+//! | **answers** | the current risk of an asset ([`rampart_contracts::risk::CurrentRisk`] in-process, [`rampart_contracts::risk::RiskRequest`] over RabbitMQ); the register ([`store::list_findings`]) |
+//!
+//! The actor ([`actor::RiskAnalysis`]) keeps the vulnerability records and KEV entries in
+//! memory, applies asset events in batches and re-scores incrementally ([`store`]).
+//!
+//! ## Domain logic (pure library: no database, no HTTP)
+//!
+//! 1. **Feeds** ([`feeds`]): CISA KEV ([`feeds::kev::parse_kev`]), OSV records, arrays and
+//!    `all.zip` archives ([`feeds::osv`]), NVD CVE API 2.0 ([`feeds::nvd::parse_nvd`]), all
+//!    normalized into [`Vulnerability`] / [`KevEntry`], with [`FeedFingerprint`]s and per-record
+//!    `modified` for incremental processing. Errors: [`FeedError`].
+//! 2. **Versions** ([`version`]): ordering per ecosystem (semver/Go/npm/crates.io/Packagist,
+//!    Maven, PyPI, Debian, RubyGems, generic fallback).
+//! 3. **Matching** ([`matching`]): purl ([`purl`]) or CPE ([`cpe`]) -> affecting
+//!    vulnerabilities, through an index ([`matching::VulnIndex`]).
+//! 4. **Scoring** ([`scoring`]): NIST SP 800-30 Rev. 1 likelihood × impact.
+
+pub mod actor;
+pub mod cpe;
+pub mod entities;
+pub mod error;
+pub mod feeds;
+pub mod matching;
+pub mod migrations;
+pub mod model;
+pub mod purl;
+pub mod scoring;
+pub mod store;
+pub mod version;
+
+pub use error::{FeedError, MatchError};
+pub use model::{
+    Affected, CpeMatch, CvssVector, Event, FeedFingerprint, KevEntry, Range, RangeKind,
+    Vulnerability,
+};

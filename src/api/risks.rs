@@ -1,0 +1,276 @@
+//! RiskAnalysis's routes: threat-intelligence feeds (asynchronous jobs), the risk register and
+//! an asset's current risk (synchronous request/reply behind a circuit breaker and cached
+//! fallback).
+//!
+//! | path | answers |
+//! |---|---|
+//! | `POST /threat-intel/{kev\|osv\|nvd\|epss}` | 202 + job id; the body is the feed (OSV: JSON or `all.zip`; EPSS: FIRST's CSV) |
+//! | `GET /risks?page=&per_page=&min_score=&level=&asset=&kev_only=` | the risk register, highest score first |
+//! | `GET /assets/{id}/risk` | its current risk, asked of RiskAnalysis (stale cached answer while it cannot answer) |
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::ServiceState;
+use super::common::{
+    Page, accepted, busy_response, check_media_type, internal, job_permit, page_args, problem,
+    read_body, service_addr,
+};
+use crate::problem::Problem;
+use rampart_asset::store as assets;
+use rampart_contracts::risk::{AssetRisk, CurrentRisk, FindingView};
+use rampart_platform::jobs::{self, run as run_job};
+
+use super::assets::asset_id;
+use super::common::Accepted;
+use rampart_risk::FeedError;
+use rampart_risk::actor::{IngestFeed, remote_current_risk};
+use rampart_risk::feeds::{epss, kev, nvd, osv};
+use rampart_risk::store::{FeedInput, FindingFilter, IngestOutcome, list_findings, parse_level};
+use rampart_supervisors::resilience::{CallError, Served};
+
+/// Query of `GET /risks`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct RisksQuery {
+    /// Page from 1 (default 1).
+    pub page: Option<u64>,
+    /// Per page, 1..=1000 (default 50).
+    pub per_page: Option<u64>,
+    /// Score at least this (1..=25).
+    pub min_score: Option<u8>,
+    /// `very_low`, `low`, `moderate`, `high`, `very_high` (or 1..=5).
+    pub level: Option<String>,
+    /// Asset key, or numeric asset id.
+    pub asset: Option<String>,
+    /// Only KEV-listed findings (default false).
+    pub kev_only: Option<bool>,
+}
+
+/// Media types accepted for a feed kind (`kev`, `osv`, `nvd`).
+pub fn feed_media_types(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "osv" => &[
+            "application/json",
+            "application/zip",
+            "application/x-zip-compressed",
+        ],
+        "epss" => &["text/csv", "application/csv"],
+        _ => &["application/json"],
+    }
+}
+
+/// HTTP status of a feed parse error: malformed JSON or zip 400, invalid content 422, bounds 413.
+pub fn feed_error_status(e: &FeedError) -> StatusCode {
+    match e {
+        FeedError::Json { .. } | FeedError::Zip(_) | FeedError::ZipEntry { .. } => {
+            StatusCode::BAD_REQUEST
+        }
+        FeedError::LimitExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// The current risk of asset `key`: asked of the local RiskAnalysis when this node runs it, else
+/// over RabbitMQ of whichever node does; either way behind the `api.risk_query` policy (breaker,
+/// retry, time limiter, cached fallback: a failure serves the last answer marked stale).
+///
+/// # Errors
+/// The policy's [`CallError`] when nothing is cached.
+pub async fn current_risk(
+    state: &ServiceState,
+    key: &str,
+) -> Result<Served<Option<AssetRisk>>, CallError<String>> {
+    let local = state.risk.clone();
+    let remote = match &state.bus {
+        rampart_platform::bus::Bus::Amqp(b) => Some(b.clone()),
+        rampart_platform::bus::Bus::InProcess(_) => None,
+    };
+    // The RPC's own wait: the policy's time limiter bounds the call anyway.
+    let timeout = state.risk_policy.time_limiter().timeout_duration();
+    state
+        .risk_policy
+        .call_with_fallback(key.to_owned(), || {
+            let (local, remote, key) = (local.clone(), remote.clone(), key.to_owned());
+            async move {
+                match (local, remote) {
+                    (Some(addr), _) => addr
+                        .ask(CurrentRisk { asset_key: key })
+                        .await
+                        .map_err(|e| e.to_string())?,
+                    (None, Some(bus)) => remote_current_risk(&bus, &key, timeout).await,
+                    (None, None) => Err("no risk service reachable".to_owned()),
+                }
+            }
+        })
+        .await
+}
+
+/// `GET /assets/{id}/risk`: `{value: AssetRisk, freshness: "fresh"}` or, while RiskAnalysis
+/// cannot answer, `{value, freshness: "stale", age_ms, stored_at}`.
+#[utoipa::path(get, path = "/api/v1/assets/{id}/risk", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, description = "`{value: AssetRisk, freshness, age_ms?, stored_at?}`", body = Object), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
+async fn asset_risk(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = asset_id(&id, &req)?;
+    let Some(key) = assets::key_of(&state.db, id)
+        .await
+        .map_err(|e| internal(e, &req))?
+    else {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("no asset {id}"),
+            &req,
+        ));
+    };
+    if state.risk.is_none() && !matches!(state.bus, rampart_platform::bus::Bus::Amqp(_)) {
+        service_addr(&state.risk, "risk", &req)?;
+    }
+    let served = current_risk(&state, &key).await.map_err(|e| {
+        let status = match e {
+            CallError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        problem(
+            status,
+            format!("risk analysis unavailable and nothing cached for this asset: {e}"),
+            &req,
+        )
+    })?;
+    if served.value.is_none() {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("risk analysis has not scored asset {id} yet"),
+            &req,
+        ));
+    }
+    Ok(HttpResponse::Ok().json(served))
+}
+
+#[utoipa::path(post, path = "/api/v1/threat-intel/{kind}", params(("kind" = String, Path, description = "kev, osv, nvd or epss")), request_body(content = String, description = "The feed: CISA KEV JSON, OSV JSON (record or array) or an OSV all.zip, NVD CVE API 2.0 JSON, FIRST EPSS CSV", content_type = "application/json"), responses((status = 202, body = Accepted), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
+async fn threat_intel(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    kind: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    let kind = kind.into_inner();
+    if !matches!(kind.as_str(), "kev" | "osv" | "nvd" | "epss") {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("unknown feed kind {kind:?} (expected kev, osv, nvd or epss)"),
+            &req,
+        )
+        .into());
+    }
+    let addr = service_addr(&state.risk, "risk", &req)?;
+    let media = check_media_type(&req, feed_media_types(&kind), &format!("{kind} feeds"))?;
+    let permit = job_permit(&state, &req).map_err(busy_response)?;
+    let body = read_body(&req, payload, state.max_import_bytes).await?;
+    let k = kind.clone();
+    let feed = web::block(move || -> Result<FeedInput, FeedError> {
+        Ok(match (k.as_str(), media.as_str()) {
+            ("kev", _) => FeedInput::Kev(kev::parse_kev(&body)?),
+            ("nvd", _) => FeedInput::Vulnerabilities(nvd::parse_nvd(&body)?),
+            ("epss", _) => FeedInput::Epss(epss::parse_epss(&body)?),
+            (_, "application/json") => {
+                FeedInput::Vulnerabilities(osv::osv_feed(osv::parse_osv(&body)?))
+            }
+            _ => FeedInput::Vulnerabilities(osv::parse_osv_zip(&body, &osv::ZipLimits::default())?),
+        })
+    })
+    .await
+    .map_err(|e| internal(e, &req))?
+    .map_err(|e| problem(feed_error_status(&e), e.to_string(), &req))?;
+    let id = jobs::create(&state.db, "threat-intel", &kind, &state.node_id)
+        .await
+        .map_err(|e| internal(e, &req))?;
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        run_job(db, id, async move {
+            let out: IngestOutcome = addr
+                .ask(IngestFeed(feed))
+                .await
+                .map_err(|e| format!("risk analysis could not complete the ingestion: {e}"))??;
+            serde_json::to_value(out).map_err(|e| e.to_string())
+        })
+        .await;
+        drop(permit);
+    });
+    Ok(accepted(id))
+}
+
+#[utoipa::path(get, path = "/api/v1/risks", params(RisksQuery), responses((status = 200, body = Page<FindingView>), (status = 400, body = Problem, content_type = "application/problem+json")))]
+async fn risks(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    q: web::Query<RisksQuery>,
+) -> Result<HttpResponse, Problem> {
+    let q = q.into_inner();
+    let (page, per_page) = page_args(q.page, q.per_page, &req)?;
+    let level = match &q.level {
+        Some(l) => Some(parse_level(l).ok_or_else(|| {
+            problem(
+                StatusCode::BAD_REQUEST,
+                format!("unknown level {l:?} (very_low, low, moderate, high, very_high)"),
+                &req,
+            )
+        })?),
+        None => None,
+    };
+    if q.min_score.is_some_and(|s| s > 25) {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "min_score is within 0..=25",
+            &req,
+        ));
+    }
+    let asset_key = match q.asset {
+        Some(a) => match a.parse::<i64>() {
+            Ok(id) => Some(
+                assets::key_of(&state.db, id)
+                    .await
+                    .map_err(|e| internal(e, &req))?
+                    .ok_or_else(|| {
+                        problem(StatusCode::NOT_FOUND, format!("no asset {id}"), &req)
+                    })?,
+            ),
+            Err(_) => Some(a),
+        },
+        None => None,
+    };
+    let filter = FindingFilter {
+        min_score: q.min_score,
+        level,
+        asset_key,
+        kev_only: q.kev_only.unwrap_or(false),
+        page,
+        per_page,
+    };
+    let (items, total) = list_findings(&state.db, &filter)
+        .await
+        .map_err(|e| internal(e, &req))?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// Registers RiskAnalysis's routes (inside the `/api/v1` scope).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/assets/{id}/risk", web::get().to(asset_risk))
+        .route("/threat-intel/{kind}", web::post().to(threat_intel))
+        .route("/risks", web::get().to(risks));
+}
+
+/// The OpenAPI paths and schemas of this module.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(asset_risk, threat_intel, risks),
+    components(schemas(FindingView, AssetRisk, IngestOutcome))
+)]
+pub struct RiskApiDoc;
