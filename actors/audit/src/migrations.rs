@@ -4,26 +4,9 @@
 
 use sea_orm_migration::prelude::*;
 
-#[allow(unused_imports)]
-use rampart_platform::migrations::{auto_id, index, ts};
+use rampart_platform::migrations::ts;
 
-/// This service's migrations, in release order.
-pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(M20261124000008Audit)]
-}
-
-/// Migrator of the platform's tables and this service's (the service on its own: tests, tools).
-#[derive(Debug)]
-pub struct Migrator;
-
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        rampart_platform::migrations::compose(vec![
-            rampart_platform::migrations::migrations(),
-            migrations(),
-        ])
-    }
-}
+rampart_platform::service_migrations![M20261124000008Audit,];
 
 #[derive(DeriveIden)]
 enum AuditLog {

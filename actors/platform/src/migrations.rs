@@ -8,6 +8,7 @@
 //! file or PostgreSQL schema opens and upgrades under any later release.
 
 use sea_orm_migration::prelude::*;
+pub use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 /// The platform's own migrations (`processed_events`, `outbox`, `jobs`, `dead_letters`), in
 /// release order.
@@ -27,6 +28,34 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         migrations()
     }
+}
+
+/// Declares a service's migrations: `pub fn migrations()` (the listed ones, in release order)
+/// and `pub struct Migrator` (the platform's and these, for the service on its own: its tests
+/// and tools; a node composes every crate's in `rampart::schema`).
+///
+/// ```ignore
+/// rampart_platform::service_migrations![M20261123000002Assets, M20261124000005DropComponentPurlIndex];
+/// ```
+#[macro_export]
+macro_rules! service_migrations {
+    ($($m:expr),+ $(,)?) => {
+        /// This service's migrations, in release order.
+        pub fn migrations() -> Vec<Box<dyn $crate::migrations::MigrationTrait>> {
+            vec![$(Box::new($m)),+]
+        }
+
+        /// Migrator of the platform's tables and this service's (the service on its own: tests,
+        /// tools; a node composes every crate's migrations).
+        #[derive(Debug)]
+        pub struct Migrator;
+
+        impl $crate::migrations::MigratorTrait for Migrator {
+            fn migrations() -> Vec<Box<dyn $crate::migrations::MigrationTrait>> {
+                $crate::migrations::compose(vec![$crate::migrations::migrations(), migrations()])
+            }
+        }
+    };
 }
 
 /// Composes migration lists into one, in name (= release) order. Names must be unique across
