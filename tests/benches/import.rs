@@ -7,7 +7,7 @@
 //! Reports components/s, the cost per component relative to the smallest size (1.0 = linear), and
 //! the process's peak resident memory (VmHWM) after each size.
 //!
-//! Run: `cargo bench -p rampart-actors --bench import` (add `-- --quick` for 1k and 10k only).
+//! Run: `cargo bench -p rampart --bench import` (add `-- --quick` for 1k and 10k only).
 
 use std::time::Instant;
 

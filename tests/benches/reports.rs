@@ -4,7 +4,7 @@
 //! renderings. Baseline from the same run: one `SELECT level, count(*) ... GROUP BY level` over
 //! the findings table, the least any report by level has to read.
 //!
-//! Run: `cargo bench -p rampart-actors --bench reports`.
+//! Run: `cargo bench -p rampart --bench reports`.
 
 use std::time::Instant;
 

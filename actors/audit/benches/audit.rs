@@ -3,7 +3,7 @@
 //! consumer does (batches of 256 events, one transaction each, with the processed-event record
 //! that makes appending idempotent).
 //!
-//! Run: `cargo bench -p rampart-actors --bench audit`.
+//! Run: `cargo bench -p rampart-audit --bench audit`.
 
 use std::time::Instant;
 

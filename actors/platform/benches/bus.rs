@@ -11,7 +11,7 @@
 //! - **request/reply**: R sequential calls through `AmqpBus::call` (direct reply-to) to a
 //!   server on the other bus answering at once; p50 and p99.
 //!
-//! Run: `cargo bench -p rampart-actors --bench bus` (RabbitMQ at RAMPART_TEST_AMQP_URL or the
+//! Run: `cargo bench -p rampart-platform --bench bus` (RabbitMQ at RAMPART_TEST_AMQP_URL or the
 //! local default). N = 20 000, B = 500, P = 64, R = 2 000 (`--quick`: N = 5 000, R = 500).
 
 use std::time::{Duration, Instant};
