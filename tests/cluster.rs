@@ -23,14 +23,21 @@ fn pg_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
+/// One deployment at a time: `rabbitmqctl close_all_connections` is broker-wide (it would cut
+/// the connections of every other test's nodes too), and three debug-build nodes per test already
+/// fill this 2-core machine. Each test holds this lock for as long as its [`Cluster`] lives.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// One test's deployment: a PostgreSQL schema and a broker namespace of its own.
 struct Cluster {
     name: String,
     db: Db,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Cluster {
     async fn new(test: &str) -> Self {
+        let turn = ONE_AT_A_TIME.lock().await;
         let name = format!("rampart_{test}_{}", uuid::Uuid::new_v4().simple());
         let db = Db::connect::<Migrator>(
             &pg_url(),
@@ -42,7 +49,11 @@ impl Cluster {
         )
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL required at {}: {e}", pg_url()));
-        Self { name, db }
+        Self {
+            name,
+            db,
+            _turn: turn,
+        }
     }
 
     fn envs(&self) -> Vec<(&'static str, String)> {
