@@ -175,7 +175,7 @@ pub enum Format {
     Spdx,
     /// nmap XML output (`-oX`, <https://nmap.org/book/nmap-dtd.html>).
     Nmap,
-    /// CSV inventory with a header row, see [`csv_inventory`].
+    /// CSV inventory with a header row, see the asset crate's `csv_inventory` module.
     Csv,
 }
 

@@ -1,5 +1,5 @@
 //! The ControlMapping actor: loads control catalogs and crosswalks (parsed by
-//! [`crate::control`]) into its tables ([`crate::store`]), one load at a time.
+//! the [crate root](crate)) into its tables ([`crate::store`]), one load at a time.
 
 use rampart_supervisors::{Actor, Context, Handler, Message, ProbeCheck};
 

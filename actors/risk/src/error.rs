@@ -1,5 +1,5 @@
 //! Errors of the risk-analysis domain logic: feed parsing ([`FeedError`]) and component
-//! matching ([`MatchError`]). No function of [`crate::risk`] panics on bad input; every failure
+//! matching ([`MatchError`]). No function of [this crate](crate) panics on bad input; every failure
 //! comes back as one of these values.
 
 /// A feed (CISA KEV, OSV, NVD) could not be read.
