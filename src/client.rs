@@ -84,12 +84,149 @@ pub fn feed_content_type(file: &Path) -> &'static str {
     }
 }
 
+/// OAuth client credentials of the CLI: flags, else the environment, else the bootstrap
+/// admin's credentials file. The secret is read from a file or the environment, never a flag
+/// (a flag is visible to every user in the process list).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Credentials {
+    /// OAuth client id (else `client_id` of the credentials file).
+    #[arg(long, env = "RAMPART_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// File holding the client secret (else `RAMPART_CLIENT_SECRET`, else the credentials file).
+    #[arg(long, env = "RAMPART_CLIENT_SECRET_FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    /// A JSON file with `client_id` and `client_secret`, as the first start writes it.
+    #[arg(
+        long,
+        env = "RAMPART_CREDENTIALS_FILE",
+        default_value = "data/admin-credentials.json"
+    )]
+    pub credentials_file: PathBuf,
+}
+
+impl Credentials {
+    /// `(client_id, secret)` if any source gives both.
+    ///
+    /// # Errors
+    /// An unreadable secret file, or a credentials file that is not JSON.
+    fn resolve(&self) -> Result<Option<(String, secrecy::SecretString)>, Failure> {
+        let from_file = match std::fs::read(&self.credentials_file) {
+            Ok(bytes) => {
+                let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                    request_failed(format!("{}: {e}", self.credentials_file.display()))
+                })?;
+                Some((
+                    v["client_id"].as_str().map(str::to_owned),
+                    v["client_secret"].as_str().map(str::to_owned),
+                ))
+            }
+            Err(_) => None,
+        };
+        let secret = match &self.client_secret_file {
+            Some(f) => Some(
+                std::fs::read_to_string(f)
+                    .map_err(|e| request_failed(format!("{}: {e}", f.display())))?
+                    .trim()
+                    .to_owned(),
+            ),
+            None => std::env::var("RAMPART_CLIENT_SECRET")
+                .ok()
+                .or_else(|| from_file.as_ref().and_then(|f| f.1.clone())),
+        };
+        let id = self
+            .client_id
+            .clone()
+            .or_else(|| from_file.as_ref().and_then(|f| f.0.clone()));
+        Ok(id
+            .zip(secret)
+            .map(|(i, s)| (i, secrecy::SecretString::from(s))))
+    }
+}
+
+/// An HTTP client that adds a bearer token obtained with the client-credentials grant
+/// (`POST {server}/oauth2/token`), fetched once and reused until a minute before it expires.
+struct Authed {
+    http: reqwest::Client,
+    server: String,
+    credentials: Option<(String, secrecy::SecretString)>,
+    token: tokio::sync::Mutex<Option<(String, Instant)>>,
+}
+
+impl Authed {
+    fn new(server: &str, creds: &Credentials) -> Result<Self, Failure> {
+        Ok(Self {
+            http: client()?,
+            server: server.to_owned(),
+            credentials: creds.resolve()?,
+            token: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    async fn bearer(&self) -> Result<Option<String>, Failure> {
+        use secrecy::ExposeSecret as _;
+        let Some((id, secret)) = &self.credentials else {
+            return Ok(None);
+        };
+        let mut cached = self.token.lock().await;
+        if let Some((t, until)) = cached.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(Some(t.clone()));
+        }
+        let url = join(&self.server, "/oauth2/token");
+        let resp = self
+            .http
+            .post(&url)
+            .basic_auth(id, Some(secret.expose_secret()))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .map_err(|e| request_failed(format!("cannot reach {url}: {e}")))?;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(request_failed(format!(
+                "getting a token for client {id}: {} {}",
+                body["error"].as_str().unwrap_or(status.as_str()),
+                body["error_description"].as_str().unwrap_or("")
+            )));
+        }
+        let token = body["access_token"]
+            .as_str()
+            .ok_or_else(|| request_failed("no access_token in the token answer".to_owned()))?
+            .to_owned();
+        let ttl = body["expires_in"].as_u64().unwrap_or(60).saturating_sub(60);
+        *cached = Some((token.clone(), Instant::now() + Duration::from_secs(ttl)));
+        Ok(Some(token))
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder, url: &str) -> Result<Value, Failure> {
+        let req = match self.bearer().await? {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| request_failed(format!("cannot reach {url}: {e}")))?;
+        if resp.status() == reqwest::StatusCode::UNAUTHORIZED && self.credentials.is_none() {
+            return Err(request_failed(format!(
+                "{url}: 401: the node needs a token; give --client-id and --client-secret-file, RAMPART_CLIENT_ID and RAMPART_CLIENT_SECRET, or --credentials-file"
+            )));
+        }
+        answer(resp).await
+    }
+}
+
 /// Flags shared by the job-submitting commands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct JobArgs {
     /// The node's base URL, e.g. `http://127.0.0.1:8080`.
     #[arg(long)]
     pub server: String,
+    /// How to get a token.
+    #[command(flatten)]
+    pub credentials: Credentials,
     /// Return once the job is accepted instead of waiting for it.
     #[arg(long)]
     pub no_wait: bool,
@@ -131,6 +268,9 @@ pub struct RisksArgs {
     /// The node's base URL.
     #[arg(long)]
     pub server: String,
+    /// How to get a token.
+    #[command(flatten)]
+    pub credentials: Credentials,
     /// Only findings with at least this score (1..=25).
     #[arg(long)]
     pub min_score: Option<u8>,
@@ -275,16 +415,17 @@ async fn submit(
     content_type: &str,
 ) -> Result<Value, Failure> {
     let body = load(file).await?;
-    let http = client()?;
+    let http = Authed::new(&args.server, &args.credentials)?;
     let url = join(&args.server, path);
-    let resp = http
-        .post(&url)
-        .header("Content-Type", content_type)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| request_failed(format!("cannot reach {url}: {e}")))?;
-    let accepted = answer(resp).await?;
+    let accepted = http
+        .send(
+            http.http
+                .post(&url)
+                .header("Content-Type", content_type)
+                .body(body),
+            &url,
+        )
+        .await?;
     if args.no_wait {
         return Ok(accepted);
     }
@@ -296,12 +437,7 @@ async fn submit(
     let job_url = join(&args.server, &format!("/api/v1/jobs/{id}"));
     let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
     loop {
-        let resp = http
-            .get(&job_url)
-            .send()
-            .await
-            .map_err(|e| request_failed(format!("cannot reach {job_url}: {e}")))?;
-        let job = answer(resp).await?;
+        let job = http.send(http.http.get(&job_url), &job_url).await?;
         match job["state"].as_str() {
             Some("succeeded") => return Ok(job),
             Some("failed") => {
@@ -356,13 +492,9 @@ pub async fn intel(a: &IntelArgs) -> Result<Value, Failure> {
 /// [`Failure`] (module docs).
 pub async fn risks(a: &RisksArgs) -> Result<Value, Failure> {
     let url = join(&a.server, "/api/v1/risks");
-    let resp = client()?
-        .get(&url)
-        .query(&risks_query(a))
-        .send()
+    let http = Authed::new(&a.server, &a.credentials)?;
+    http.send(http.http.get(&url).query(&risks_query(a)), &url)
         .await
-        .map_err(|e| request_failed(format!("cannot reach {url}: {e}")))?;
-    answer(resp).await
 }
 
 #[cfg(test)]

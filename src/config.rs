@@ -40,6 +40,8 @@ pub struct Config {
     pub incidents: rampart_incident::store::OpenRule,
     /// ControlMapping: Rampart's weakness -> control rules.
     pub controls: ControlsConfig,
+    /// The identity edge: token service, authorizer, RBAC ([`crate::auth`]).
+    pub auth: crate::auth::AuthConfig,
 }
 
 /// ControlMapping settings.
@@ -79,6 +81,17 @@ pub struct BusConfig {
     pub reconnect_initial_ms: u64,
     /// Largest reconnection delay, ms. Default 10000.
     pub reconnect_max_ms: u64,
+    /// File holding the password of the `amqp_url`'s user (a Docker secret such as
+    /// `/run/secrets/amqp-password`); the URL then has no password. Read at every connection.
+    pub amqp_password_file: Option<std::path::PathBuf>,
+    /// `amqps://` only: PEM CA certificate(s) the broker's certificate chains to (trusted besides
+    /// the system's roots).
+    pub tls_ca_file: Option<std::path::PathBuf>,
+    /// `amqps://` only: PEM client certificate presented to the broker (RabbitMQ EXTERNAL auth
+    /// with `?auth_mechanism=external` in the URL); needs `tls_client_key_file`.
+    pub tls_client_cert_file: Option<std::path::PathBuf>,
+    /// `amqps://` only: PEM private key of `tls_client_cert_file` (unencrypted).
+    pub tls_client_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for BusConfig {
@@ -92,6 +105,10 @@ impl Default for BusConfig {
             confirm_timeout_ms: a.confirm_timeout_ms,
             reconnect_initial_ms: a.reconnect_initial_ms,
             reconnect_max_ms: a.reconnect_max_ms,
+            amqp_password_file: a.password_file,
+            tls_ca_file: a.tls_ca_file,
+            tls_client_cert_file: a.tls_client_cert_file,
+            tls_client_key_file: a.tls_client_key_file,
         }
     }
 }
@@ -107,6 +124,10 @@ impl BusConfig {
             confirm_timeout_ms: self.confirm_timeout_ms,
             reconnect_initial_ms: self.reconnect_initial_ms,
             reconnect_max_ms: self.reconnect_max_ms,
+            password_file: self.amqp_password_file.clone(),
+            tls_ca_file: self.tls_ca_file.clone(),
+            tls_client_cert_file: self.tls_client_cert_file.clone(),
+            tls_client_key_file: self.tls_client_key_file.clone(),
         })
     }
 }
@@ -216,12 +237,15 @@ pub struct NodeConfig {
     /// Default: all. Several nodes may
     /// run the same service: they share its queue as competing consumers.
     pub services: Vec<String>,
+    /// Directory of the node's own files (the bootstrap admin's credentials). Default `data`.
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Default for NodeConfig {
     fn default() -> Self {
         Self {
             id: "rampart-1".to_owned(),
+            data_dir: std::path::PathBuf::from("data"),
             services: crate::services::ALL_SERVICES
                 .iter()
                 .map(|s| (*s).to_owned())
@@ -240,6 +264,10 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// actix-web worker threads (0: one per core). Default 0.
     pub workers: usize,
+    /// `[http.tls]`: TLS 1.3 on the listener when `cert_file` and `key_file` are both set
+    /// (certificates reloaded without a restart, HSTS on every response); plain HTTP when
+    /// neither is. Default: off.
+    pub tls: crate::tls::TlsConfig,
 }
 
 impl Default for HttpConfig {
@@ -248,6 +276,7 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 1024 * 1024,
             workers: 0,
+            tls: crate::tls::TlsConfig::default(),
         }
     }
 }
@@ -440,6 +469,7 @@ pub enum ConfigError {
 
 /// The top-level sections of [`Config`], as environment variables spell them.
 const SECTIONS: &[&str] = &[
+    "auth",
     "node",
     "http",
     "supervision",

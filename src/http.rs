@@ -26,6 +26,7 @@ use rampart_supervisors::resilience::ResiliencePolicy;
 use rampart_supervisors::{Addr, AskError, DeadLetters, NodeSnapshot, SupervisorHandle};
 use serde::Serialize;
 
+use crate::auth::{Permission, RouteTable, Routes};
 use crate::problem::Problem;
 
 /// What the handlers share.
@@ -143,9 +144,10 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
     .error_response()
 }
 
-/// Registers every route on `cfg`, with JSON bodies bounded to `max_body_bytes` (413 past it) and
-/// malformed JSON answered 400/422 as problems.
-pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+/// Registers every route on `cfg`, each with its permission recorded in `table` (the policy the
+/// authorizer middleware enforces, [`crate::auth::rbac`]), with JSON bodies bounded to
+/// `max_body_bytes` (413 past it) and malformed JSON answered 400/422 as problems.
+pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize, table: &mut RouteTable) {
     let json = web::JsonConfig::default()
         .limit(max_body_bytes)
         .error_handler(|err, req| {
@@ -163,14 +165,27 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
             .at(req.path())
             .into()
     });
-    cfg.app_data(json)
-        .app_data(query)
-        .route("/livez", web::get().to(livez))
-        .route("/readyz", web::get().to(readyz))
-        .route("/startupz", web::get().to(startupz))
-        .route("/metrics", web::get().to(metrics))
-        .service(crate::api::routes(
-            web::scope("/api/v1").route("/openapi.json", web::get().to(openapi)),
-        ))
-        .default_service(web::to(not_found));
+    cfg.app_data(json).app_data(query);
+    {
+        let mut r = Routes::new(cfg, "", table);
+        r.get("/livez", Permission::Public, livez)
+            .get("/readyz", Permission::Public, readyz)
+            .get("/startupz", Permission::Public, startupz)
+            .get("/metrics", Permission::MetricsRead, metrics);
+        crate::auth::token::routes(&mut r);
+    }
+    cfg.service(web::scope("/api/v1").configure(|c| {
+        let mut r = Routes::new(c, "/api/v1", table);
+        r.get("/openapi.json", Permission::Public, openapi);
+        crate::api::routes(&mut r);
+    }))
+    .default_service(web::to(not_found));
+}
+
+/// The route table of [`configure`] (every route, its method, pattern and permission), built
+/// without serving.
+pub fn route_table() -> RouteTable {
+    let mut table = RouteTable::default();
+    let _app = actix_web::App::new().configure(|c| configure(c, 1, &mut table));
+    table
 }

@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -12,3 +13,4 @@ pub mod node;
 pub mod problem;
 pub mod schema;
 pub mod services;
+pub mod tls;

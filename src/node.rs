@@ -26,6 +26,10 @@ pub struct Node {
     pub bus: Bus,
     /// What the service API handlers share.
     pub services: web::Data<ServiceState>,
+    /// The identity edge (authorizer, token service, call records).
+    pub edge: web::Data<crate::auth::Edge>,
+    /// The call-record writer, stopped after the HTTP server.
+    pub call_writer: crate::auth::calls::CallWriter,
 }
 
 impl Node {
@@ -176,6 +180,26 @@ impl Node {
                     .backoff(cfg.supervision.backoff()),
             );
         }
+        let issuer = if cfg.auth.issuer.trim().is_empty() {
+            let scheme = if cfg.http.tls.enabled().unwrap_or(false) {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{}", cfg.http.listen)
+        } else {
+            cfg.auth.issuer.trim().to_owned()
+        };
+        let edge = crate::auth::start(
+            &cfg.auth,
+            &issuer,
+            &cfg.node.data_dir,
+            &cfg.node.id,
+            &db,
+            &registry,
+            &resilience,
+        )
+        .await?;
         let handle = root.start(&rt);
         let state = web::Data::new(AppState {
             node_id: cfg.node.id.clone(),
@@ -192,6 +216,8 @@ impl Node {
             db,
             bus,
             services: service_state,
+            edge: edge.edge,
+            call_writer: edge.writer,
         })
     }
 }
@@ -201,29 +227,65 @@ impl Node {
 /// # Errors
 /// Bind failures (address in use, permission) and runtime start failures.
 pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+    // TLS first: a missing or invalid certificate stops the node before anything starts.
+    let tls = if cfg.http.tls.enabled().context("http.tls")? {
+        Some(
+            crate::tls::load(&cfg.http.tls)
+                .context("loading the TLS certificate and key (http.tls)")?,
+        )
+    } else {
+        None
+    };
+    let tls_on = tls.is_some();
+    let hsts = crate::tls::Hsts::new(&cfg.http.tls, tls_on);
     let node = Node::start(&cfg).await?;
     let state = node.state.clone();
     let services = node.services.clone();
+    let edge = node.edge.clone();
     let max_body = cfg.http.max_body_bytes;
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(services.clone())
+            .app_data(edge.clone())
+            // The authorizer (and the API call records) inside the access log.
+            .wrap(actix_web::middleware::from_fn(
+                crate::auth::middleware::authorize,
+            ))
             .wrap(
                 actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms")
                     .log_target("rampart::http"),
             )
-            .configure(|c| http::configure(c, max_body))
+            // Outermost: Strict-Transport-Security on every response while TLS is on.
+            .wrap(hsts.clone())
+            .configure(|c| http::configure(c, max_body, &mut crate::auth::RouteTable::default()))
     });
     if cfg.http.workers > 0 {
         server = server.workers(cfg.http.workers);
     }
-    let server = server
-        .bind(cfg.http.listen)
+    let (bound, reloader) = match tls {
+        Some((mut server_config, reloader)) => {
+            // actix-web puts its own `http/1.1` in front of the configured protocols.
+            server_config.alpn_protocols.clear();
+            (
+                server.bind_rustls_0_23(cfg.http.listen, server_config),
+                Some(reloader),
+            )
+        }
+        None => (server.bind(cfg.http.listen), None),
+    };
+    let server = bound
         .with_context(|| format!("binding {}", cfg.http.listen))?
         .run();
-    tracing::info!(node = %cfg.node.id, listen = %cfg.http.listen, "serving");
+    let reloader = reloader.map(|r| tokio::spawn(r.run()));
+    tracing::info!(node = %cfg.node.id, listen = %cfg.http.listen, tls = tls_on, "serving");
     let result = server.await.context("HTTP server");
+    if let Some(r) = reloader {
+        r.abort();
+    }
+    node.call_writer
+        .shutdown(std::time::Duration::from_secs(10))
+        .await;
     node.state.root.shutdown().await;
     if let Err(e) = node.db.close().await {
         tracing::warn!(error = %e, "closing the database");

@@ -14,6 +14,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         rampart_control::migrations::migrations(),
         rampart_incident::migrations::migrations(),
         rampart_audit::migrations::migrations(),
+        crate::auth::migrations::migrations(),
     ])
 }
 

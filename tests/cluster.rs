@@ -207,7 +207,7 @@ async fn an_import_on_node_a_is_scored_on_the_risk_nodes() {
     // One of the risk nodes did it: its risk-analysis actor handled the batch.
     let mut handled = 0.0;
     for n in [&b, &cc] {
-        let m = reqwest::get(format!("{}/metrics", n.base))
+        let m = common::get(format!("{}/metrics", n.base))
             .await
             .unwrap()
             .text()
@@ -329,7 +329,7 @@ async fn a_poison_event_is_dead_lettered_then_replayed_once_fixed() {
             &[("RAMPART_BUS__MAX_DELIVERIES", "3")],
         )
         .await;
-    let r = reqwest::Client::new()
+    let r = common::client()
         .post(node.api("/demo/faults/poison"))
         .json(&serde_json::json!({ "asset_key": "csv:p-1" }))
         .send()
@@ -373,7 +373,7 @@ async fn a_poison_event_is_dead_lettered_then_replayed_once_fixed() {
     .await;
     assert!(in_dlq, "{dlq} holds it: {listing}");
     // Fix the cause, replay: it takes effect, once.
-    let r = reqwest::Client::new()
+    let r = common::client()
         .post(node.api("/demo/faults/poison"))
         .json(&serde_json::json!({ "asset_key": null }))
         .send()
@@ -477,7 +477,7 @@ async fn with_every_risk_node_down_the_asset_node_serves_the_cached_score_marked
         assert_eq!(v["value"]["max_score"], max);
         assert!(v["age_ms"].as_u64().is_some(), "{v}");
     }
-    let m = reqwest::get(format!("{}/metrics", a.base))
+    let m = common::get(format!("{}/metrics", a.base))
         .await
         .unwrap()
         .text()
@@ -513,7 +513,7 @@ async fn with_every_risk_node_down_the_asset_node_serves_the_cached_score_marked
     let closed = wait_for(Duration::from_secs(15), async || {
         let (s, v) = get_json(&a.api("/assets/1/risk")).await;
         assert_eq!(s, 200, "{v}");
-        m = reqwest::get(format!("{}/metrics", a.base))
+        m = common::get(format!("{}/metrics", a.base))
             .await
             .unwrap()
             .text()

@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 const COMPOSE: &str = "docker-compose.yml";
 const DOCKERFILE: &str = "Dockerfile";
 const DOCKERIGNORE: &str = ".dockerignore";
+/// The broker's users, permissions and topology, imported by the compose file.
+const DEFINITIONS: &str = "config/rabbitmq/definitions.json";
 
 /// The compose services of the broker and the database (the nodes' URLs name these hosts).
 const BROKER: &str = "rabbitmq";
@@ -614,6 +616,47 @@ fn check_database(p: &mut Problems, database: Option<&Value>) {
 struct NodeCommand {
     node_id: Option<String>,
     roles: Vec<String>,
+    amqp_user: Option<String>,
+}
+
+/// The user names of [`DEFINITIONS`].
+fn definitions_users() -> BTreeSet<String> {
+    let doc: Value = serde_json::from_str(&read(DEFINITIONS))
+        .unwrap_or_else(|e| panic!("{DEFINITIONS} is not JSON: {e}"));
+    doc["users"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Where a service's `secrets` are mounted (`/run/secrets/<target or name>`), for those declared
+/// under the top-level `secrets`.
+fn secret_paths(service: &Value, doc: &Value) -> BTreeSet<String> {
+    let declared = |name: &str| doc.get("secrets").and_then(|s| s.get(name)).is_some();
+    let path = |target: &str| {
+        if target.starts_with('/') {
+            target.to_owned()
+        } else {
+            format!("/run/secrets/{target}")
+        }
+    };
+    service
+        .get("secrets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| match entry {
+            Value::String(name) => declared(name).then(|| path(name)),
+            Value::Object(long) => {
+                let source = long.get("source")?.as_str()?;
+                let target = long.get("target").and_then(Value::as_str).unwrap_or(source);
+                declared(source).then(|| path(target))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn check_node(p: &mut Problems, name: &str, node: &Value, doc: &Value) -> NodeCommand {
@@ -666,6 +709,7 @@ fn check_node(p: &mut Problems, name: &str, node: &Value, doc: &Value) -> NodeCo
         }
     }
     let broker = &services[BROKER];
+    let mut amqp_user = None;
     match env_value(node, "RAMPART_AMQP_URL")
         .as_deref()
         .map(|u| (u, parse_url(u)))
@@ -684,13 +728,42 @@ fn check_node(p: &mut Problems, name: &str, node: &Value, doc: &Value) -> NodeCo
             p.check(u.port.is_none_or(|port| port == 5672), || {
                 format!("{at}: RAMPART_AMQP_URL `{url}` does not use the AMQP port 5672")
             });
-            let user = env_value(broker, "RABBITMQ_DEFAULT_USER");
-            let password = env_value(broker, "RABBITMQ_DEFAULT_PASS");
-            let account = Some(u.user) == user && Some(u.password) == password;
-            p.check(account, || {
-                format!("{at}: RAMPART_AMQP_URL `{url}` has not the RABBITMQ_DEFAULT_USER/PASS")
+            // A broker user of its own with the permissions of its roles (DEFINITIONS), never
+            // guest or the broker's administrator; the password from a Docker secret.
+            let admin = env_value(broker, "RABBITMQ_DEFAULT_USER");
+            let own = !u.user.is_empty() && u.user != "guest" && Some(&u.user) != admin.as_ref();
+            p.check(own, || {
+                format!(
+                    "{at}: RAMPART_AMQP_URL `{url}` does not name a broker user of its own \
+                     (not guest, not RABBITMQ_DEFAULT_USER; see {DEFINITIONS})"
+                )
             });
+            p.check(!own || definitions_users().contains(&u.user), || {
+                format!(
+                    "{at}: RAMPART_AMQP_URL `{url}`: user `{}` is not in {DEFINITIONS}",
+                    u.user
+                )
+            });
+            p.check(u.password.is_empty(), || {
+                format!(
+                    "{at}: RAMPART_AMQP_URL `{url}` has a password: it comes from a Docker secret \
+                     (RAMPART_BUS__AMQP_PASSWORD_FILE)"
+                )
+            });
+            amqp_user = Some(u.user);
         }
+    }
+    match env_value(node, "RAMPART_BUS__AMQP_PASSWORD_FILE") {
+        None => p.push(format!(
+            "{at}: environment RAMPART_BUS__AMQP_PASSWORD_FILE is not set: the broker password \
+             comes from a Docker secret"
+        )),
+        Some(file) => p.check(secret_paths(node, doc).contains(&file), || {
+            format!(
+                "{at}: RAMPART_BUS__AMQP_PASSWORD_FILE `{file}` is not one of its `secrets` \
+                 (declared at the top level)"
+            )
+        }),
     }
     let database = &services[DATABASE];
     match env_value(node, "RAMPART_DATABASE__URL")
@@ -793,7 +866,11 @@ fn check_node(p: &mut Problems, name: &str, node: &Value, doc: &Value) -> NodeCo
             });
         }
     }
-    NodeCommand { node_id, roles }
+    NodeCommand {
+        node_id,
+        roles,
+        amqp_user,
+    }
 }
 
 fn check_nodes(p: &mut Problems, doc: &Value) {
@@ -815,10 +892,14 @@ fn check_nodes(p: &mut Problems, doc: &Value) {
 
     let mut ids: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let mut roles: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut users: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for (name, node) in &nodes {
         let cmd = check_node(p, name, node, doc);
         if let Some(id) = cmd.node_id {
             ids.entry(id).or_default().push(name);
+        }
+        if let Some(user) = cmd.amqp_user {
+            users.entry(user).or_default().push(name);
         }
         for role in cmd.roles {
             roles.entry(role).or_default().push(name);
@@ -828,6 +909,13 @@ fn check_nodes(p: &mut Problems, doc: &Value) {
         p.check(holders.len() == 1, || {
             format!(
                 "rampart nodes: `--node-id {id}` is used by {holders:?}: node ids must be unique"
+            )
+        });
+    }
+    for (user, holders) in &users {
+        p.check(holders.len() == 1, || {
+            format!(
+                "rampart nodes: broker user `{user}` is used by {holders:?}: each node has its own"
             )
         });
     }
@@ -1541,11 +1629,30 @@ fn urls_that_miss_the_broker_or_the_database_are_reported() {
     );
     assert_reported(
         &problems,
-        &[&asset, "RAMPART_AMQP_URL", "RABBITMQ_DEFAULT_USER/PASS"],
+        &[&asset, "RAMPART_AMQP_URL", "a broker user of its own"],
     );
+    assert_reported(&problems, &[&asset, "RAMPART_AMQP_URL", "has a password"]);
     assert_reported(
         &problems,
         &[&asset, "RAMPART_DATABASE__URL", "POSTGRES_USER/PASSWORD/DB"],
+    );
+    let risk = node_named(&doc, "risk", 0);
+    let problems = broken_compose(|d| {
+        let url = env_value(service_mut(d, &risk), "RAMPART_AMQP_URL").unwrap();
+        service_mut(d, &asset)["environment"]["RAMPART_AMQP_URL"] = json!(url);
+        service_mut(d, &asset)
+            .as_object_mut()
+            .unwrap()
+            .remove("secrets");
+    });
+    assert_reported(&problems, &["broker user", "each node has its own"]);
+    assert_reported(
+        &problems,
+        &[
+            &asset,
+            "RAMPART_BUS__AMQP_PASSWORD_FILE",
+            "not one of its `secrets`",
+        ],
     );
     let problems = broken_compose(|d| {
         let env = service_mut(d, &asset)["environment"]

@@ -284,7 +284,7 @@ async fn services_on_top(node: &common::NodeProc) {
 
     // Control status and coverage: (implemented + 0.5 x partial) / (assessable - not_applicable).
     let put = async |path: &str, body: Value| {
-        let r = reqwest::Client::new()
+        let r = common::client()
             .put(node.api(path))
             .json(&body)
             .send()
@@ -416,7 +416,7 @@ async fn services_on_top(node: &common::NodeProc) {
 
     // Reports: counts equal what the database holds (read through the API).
     let tr = async |to: &str| {
-        reqwest::Client::new()
+        common::client()
             .post(node.api(&format!("/incidents/{first}/transition")))
             .json(&serde_json::json!({"to": to}))
             .send()
@@ -467,7 +467,7 @@ async fn services_on_top(node: &common::NodeProc) {
     );
     assert_eq!(report["coverage"]["coverage"], cov["coverage"]);
     assert_eq!(report["top_risks"][0]["score"], 20);
-    let r = reqwest::get(node.api("/reports/nist-csf-2.0?format=csv"))
+    let r = common::get(node.api("/reports/nist-csf-2.0?format=csv"))
         .await
         .unwrap();
     assert!(
@@ -482,7 +482,7 @@ async fn services_on_top(node: &common::NodeProc) {
         csv.contains(&format!("risks,total,{}\r\n", risks["total"])),
         "{csv}"
     );
-    let r = reqwest::get(node.api("/reports/nist-csf-2.0?format=html"))
+    let r = common::get(node.api("/reports/nist-csf-2.0?format=html"))
         .await
         .unwrap();
     assert!(
@@ -512,7 +512,7 @@ async fn services_on_top(node: &common::NodeProc) {
     // An alarm opens one incident, however often it is raised.
     let alarm = serde_json::json!({"source": "wazuh", "id": "42", "title": "Brute force on ssh", "asset_key": "ip:10.0.0.5", "level": "high"});
     for _ in 0..2 {
-        let r = reqwest::Client::new()
+        let r = common::client()
             .post(node.api("/alarms"))
             .json(&alarm)
             .send()
@@ -522,7 +522,7 @@ async fn services_on_top(node: &common::NodeProc) {
     }
     let bad =
         serde_json::json!({"source": "wazuh", "id": "43", "title": "x", "level": "apocalyptic"});
-    let r = reqwest::Client::new()
+    let r = common::client()
         .post(node.api("/alarms"))
         .json(&bad)
         .send()

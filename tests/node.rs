@@ -39,7 +39,7 @@ async fn health_endpoints_report_the_tree_and_metrics_are_exported() {
             "database ping passed"
         );
     }
-    let client = reqwest::Client::new();
+    let client = common::client();
     let r = client
         .post(format!("{}/api/v1/demo/echo", node.base))
         .json(&serde_json::json!({"text": "hello"}))
@@ -50,7 +50,7 @@ async fn health_endpoints_report_the_tree_and_metrics_are_exported() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["text"], "hello");
 
-    let metrics = reqwest::get(format!("{}/metrics", node.base))
+    let metrics = common::get(format!("{}/metrics", node.base))
         .await
         .unwrap()
         .text()
@@ -75,7 +75,7 @@ async fn health_endpoints_report_the_tree_and_metrics_are_exported() {
 #[tokio::test]
 async fn bad_requests_get_problem_details_and_the_node_keeps_serving() {
     let node = start(&[("RAMPART_HTTP__MAX_BODY_BYTES", "256")]).await;
-    let client = reqwest::Client::new();
+    let client = common::client();
     let url = format!("{}/api/v1/demo/echo", node.base);
     let cases: Vec<(reqwest::RequestBuilder, u16)> = vec![
         (
@@ -138,7 +138,7 @@ async fn panic_and_stall_inside_the_running_node_are_survived() {
         ("RAMPART_DEMO__RESILIENCE__RETRY__MAX_ATTEMPTS", "1"),
     ])
     .await;
-    let client = reqwest::Client::new();
+    let client = common::client();
     let echo = |text: &'static str| {
         let client = client.clone();
         let url = format!("{}/api/v1/demo/echo", node.base);
@@ -219,7 +219,7 @@ async fn panic_and_stall_inside_the_running_node_are_survived() {
             .unwrap()
             .contains("liveness probe failed")
     );
-    let metrics = reqwest::get(format!("{}/metrics", node.base))
+    let metrics = common::get(format!("{}/metrics", node.base))
         .await
         .unwrap()
         .text()
@@ -322,7 +322,7 @@ async fn openapi_document_describes_the_routes_the_node_serves() {
     assert!(paths["/api/v1/demo/echo"]["post"].is_object());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     // Every documented GET without parameters answers (no 404 for a documented route).
-    let client = reqwest::Client::new();
+    let client = common::client();
     for (path, item) in paths {
         if item
             .get("get")

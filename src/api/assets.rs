@@ -18,6 +18,7 @@ use super::common::{
     Accepted, Page, accepted, busy_response, check_media_type, internal, job_permit, page_args,
     problem, read_body, service_addr,
 };
+use crate::auth::{Permission as P, Routes};
 use crate::problem::Problem;
 use rampart_asset::actor::{Fault, RetireAsset, StoreInventory};
 use rampart_asset::store::{self as assets, AssetDetail, AssetFilter, AssetView};
@@ -232,11 +233,11 @@ async fn retire_asset(
 }
 
 /// Registers AssetManagement's routes (inside the `/api/v1` scope).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/assets/import", web::post().to(import))
-        .route("/assets", web::get().to(list_assets))
-        .route("/assets/{id}", web::get().to(get_asset))
-        .route("/assets/{id}", web::delete().to(retire_asset));
+pub fn routes(r: &mut Routes<'_>) {
+    r.post("/assets/import", P::AssetsImport, import)
+        .get("/assets", P::AssetsRead, list_assets)
+        .get("/assets/{id}", P::AssetsRead, get_asset)
+        .delete("/assets/{id}", P::AssetsRetire, retire_asset);
 }
 
 /// The OpenAPI paths and schemas of this module.

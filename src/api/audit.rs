@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::ServiceState;
 use super::common::{internal, problem};
+use crate::auth::{Permission as P, Routes};
 use crate::problem::Problem;
 
 /// Builds the report of `framework` over `[from, to)`, `None` if the framework is not loaded:
@@ -167,10 +168,10 @@ async fn report(
 }
 
 /// Registers AuditReporting's routes (inside the `/api/v1` scope).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit", web::get().to(audit_log))
-        .route("/audit/verify", web::get().to(audit_verify))
-        .route("/reports/{framework}", web::get().to(report));
+pub fn routes(r: &mut Routes<'_>) {
+    r.get("/audit", P::AuditRead, audit_log)
+        .get("/audit/verify", P::AuditRead, audit_verify)
+        .get("/reports/{framework}", P::ReportsRead, report);
 }
 
 /// The OpenAPI schemas of this module.

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ServiceState;
 use super::common::{check_media_type, internal, page_args, problem, read_body, service_addr};
+use crate::auth::{Permission as P, Routes};
 use crate::problem::Problem;
 
 /// Query of the import.
@@ -401,22 +402,29 @@ async fn coverage(
 }
 
 /// Registers the control-mapping routes (inside the `/api/v1` scope).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/frameworks/import", web::post().to(import))
-        .route("/assets/{id}/controls", web::get().to(asset_controls))
-        .route("/frameworks/{framework}/coverage", web::get().to(coverage))
-        .route(
+pub fn routes(r: &mut Routes<'_>) {
+    r.post("/frameworks/import", P::ControlsImport, import)
+        .get("/assets/{id}/controls", P::ControlsRead, asset_controls)
+        .get(
+            "/frameworks/{framework}/coverage",
+            P::ControlsRead,
+            coverage,
+        )
+        .put(
             "/frameworks/{framework}/controls/{id}/status",
-            web::put().to(set_status),
+            P::ControlsEdit,
+            set_status,
         )
-        .route("/frameworks", web::get().to(frameworks))
-        .route(
+        .get("/frameworks", P::ControlsRead, frameworks)
+        .get(
             "/frameworks/{framework}/controls",
-            web::get().to(list_controls),
+            P::ControlsRead,
+            list_controls,
         )
-        .route(
+        .get(
             "/frameworks/{framework}/controls/{id}",
-            web::get().to(get_control),
+            P::ControlsRead,
+            get_control,
         );
 }
 

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::ServiceState;
 use super::common::{internal, page_args, problem, service_addr};
 use super::risks::current_risk;
+use crate::auth::{Permission as P, Routes};
 use crate::problem::Problem;
 
 /// Query of `GET /incidents`.
@@ -268,13 +269,17 @@ async fn raise_alarm(
 }
 
 /// Registers the incident routes (inside the `/api/v1` scope).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/alarms", web::post().to(raise_alarm))
-        .route("/incidents", web::get().to(list))
-        .route("/incidents/{id}", web::get().to(get))
-        .route("/incidents/{id}/transition", web::post().to(transition))
-        .route("/incidents/{id}/assign", web::post().to(assign))
-        .route("/incidents/{id}/comments", web::post().to(comment));
+pub fn routes(r: &mut Routes<'_>) {
+    r.post("/alarms", P::AlarmsRaise, raise_alarm)
+        .get("/incidents", P::IncidentsRead, list)
+        .get("/incidents/{id}", P::IncidentsRead, get)
+        .post(
+            "/incidents/{id}/transition",
+            P::IncidentsRespond,
+            transition,
+        )
+        .post("/incidents/{id}/assign", P::IncidentsRespond, assign)
+        .post("/incidents/{id}/comments", P::IncidentsRespond, comment);
 }
 
 /// The OpenAPI paths and schemas of this module.

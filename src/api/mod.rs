@@ -26,7 +26,6 @@ pub mod risks;
 
 use std::sync::Arc;
 
-use actix_web::Scope;
 use rampart_asset::CriticalityRules;
 use rampart_asset::actor::AssetManagement;
 use rampart_contracts::risk::AssetRisk;
@@ -71,15 +70,14 @@ pub struct ServiceState {
     pub fault_injection: bool,
 }
 
-/// Adds the service routes to the `/api/v1` scope.
-pub fn routes(scope: Scope) -> Scope {
-    scope
-        .configure(assets::routes)
-        .configure(risks::routes)
-        .configure(incidents::routes)
-        .configure(controls::routes)
-        .configure(audit::routes)
-        .configure(operations::routes)
+/// Registers the service routes (inside the `/api/v1` scope), each with its permission.
+pub fn routes(r: &mut crate::auth::Routes<'_>) {
+    assets::routes(r);
+    risks::routes(r);
+    incidents::routes(r);
+    controls::routes(r);
+    audit::routes(r);
+    operations::routes(r);
 }
 
 /// The OpenAPI document of every service route (merged into [`crate::http::ApiDoc`]).

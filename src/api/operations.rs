@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use super::ServiceState;
 use super::common::{internal, problem, service_addr};
+use crate::auth::{Permission as P, Routes};
 use crate::demo::{Echo, EchoActor, EchoReply, InjectPanic, InjectStall};
 use crate::http::AppState;
 use crate::problem::Problem;
@@ -267,20 +268,26 @@ async fn fault_stall(
 }
 
 /// Registers the operations routes (inside the `/api/v1` scope).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/jobs/{id}", web::get().to(job))
-        .route("/dead-letters", web::get().to(list_dead_letters))
-        .route("/demo/faults/poison", web::post().to(poison))
-        .route(
+pub fn routes(r: &mut Routes<'_>) {
+    r.get("/jobs/{id}", P::JobsRead, job)
+        .get("/dead-letters", P::OperationsRead, list_dead_letters)
+        .post("/demo/faults/poison", P::OperationsFaults, poison)
+        .post(
             "/dead-letters/{service}/{event_id}/replay",
-            web::post().to(replay_dead_letter),
+            P::OperationsReplay,
+            replay_dead_letter,
         )
-        .route("/runtime/tree", web::get().to(tree))
-        .route("/runtime/dead-letters", web::get().to(dead_letters))
-        .route("/demo/echo", web::post().to(echo))
-        .route("/demo/echo-cached", web::get().to(echo_cached))
-        .route("/demo/faults/panic", web::post().to(fault_panic))
-        .route("/demo/faults/stall", web::post().to(fault_stall));
+        .get("/runtime/tree", P::OperationsRead, tree)
+        .get("/runtime/dead-letters", P::OperationsRead, dead_letters)
+        .post("/demo/echo", P::OperationsFaults, echo)
+        .get("/demo/echo-cached", P::OperationsFaults, echo_cached)
+        .post("/demo/faults/panic", P::OperationsFaults, fault_panic)
+        .post("/demo/faults/stall", P::OperationsFaults, fault_stall)
+        .post(
+            "/auth/keys/rotate",
+            P::AuthAdmin,
+            crate::auth::token::rotate,
+        );
 }
 
 /// The OpenAPI paths and schemas of this module.

@@ -17,6 +17,7 @@ use super::common::{
     Page, accepted, busy_response, check_media_type, internal, job_permit, page_args, problem,
     read_body, service_addr,
 };
+use crate::auth::{Permission as P, Routes};
 use crate::problem::Problem;
 use rampart_asset::store as assets;
 use rampart_contracts::risk::{AssetRisk, CurrentRisk, FindingView};
@@ -261,10 +262,10 @@ async fn risks(
 }
 
 /// Registers RiskAnalysis's routes (inside the `/api/v1` scope).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/assets/{id}/risk", web::get().to(asset_risk))
-        .route("/threat-intel/{kind}", web::post().to(threat_intel))
-        .route("/risks", web::get().to(risks));
+pub fn routes(r: &mut Routes<'_>) {
+    r.get("/assets/{id}/risk", P::RisksRead, asset_risk)
+        .post("/threat-intel/{kind}", P::IntelIngest, threat_intel)
+        .get("/risks", P::RisksRead, risks);
 }
 
 /// The OpenAPI paths and schemas of this module.

@@ -131,7 +131,9 @@ pub struct Verification {
     pub problem: Option<String>,
 }
 
-/// Recomputes the chain (module docs), reading `page` entries at a time.
+/// Recomputes the chain (module docs), reading `page` entries at a time, up to the head read
+/// first: entries appended while it runs (the log is written all the time: every API call is
+/// an entry) are left to the next verification.
 ///
 /// # Errors
 /// Database errors.
@@ -148,8 +150,12 @@ pub async fn verify(db: &Db, page: u64) -> Result<Verification, sea_orm::DbErr> 
         problem: Some(why),
     };
     loop {
+        if expected > head_seq {
+            break;
+        }
         let rows = audit_entry::Entity::find()
             .filter(audit_entry::Column::Seq.gte(expected))
+            .filter(audit_entry::Column::Seq.lte(head_seq))
             .order_by_asc(audit_entry::Column::Seq)
             .limit(page.max(1))
             .all(db.conn())

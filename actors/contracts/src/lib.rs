@@ -22,6 +22,7 @@
 //! | `incident.opened`, `.transitioned`, `.resolved` | IncidentResponse | [`incident::IncidentView`] | AuditReporting |
 //! | `incident.escalated` | IncidentResponse | [`incident::Escalation`] | AuditReporting |
 //! | `alarm.raised` | the API edge, any system | [`incident::Alarm`] | IncidentResponse, AuditReporting |
+//! | `api.called` | the API edge (every node) | [`edge::ApiCall`] | AuditReporting |
 //!
 //! | request/reply | asked of | message | answer |
 //! |---|---|---|---|
@@ -36,6 +37,7 @@
 
 pub mod asset;
 pub mod control;
+pub mod edge;
 pub mod incident;
 pub mod risk;
 

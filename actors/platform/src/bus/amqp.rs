@@ -8,6 +8,20 @@
 //!   `x-dead-letter-routing-key = S`; `NS.dlx` (direct, durable) routes to the **dead-letter
 //!   queue** `NS.S.dlq` (quorum). Every node declares every service's queue, whatever its
 //!   roles, so an event published before any consumer of it started is kept, not dropped.
+//! - With least-privilege broker users ([`super::permissions`]), a node may re-declare another
+//!   role's queue but not *create* it: RabbitMQ requires read on a queue to create it with a
+//!   dead-letter exchange. Such a refusal (`ACCESS_REFUSED`) is logged and skipped (the queue
+//!   and its bindings are left to the nodes of that role, or to the administrator, who can
+//!   pre-declare the topology: `config/rabbitmq/definitions.json`); every other refusal fails
+//!   the connection.
+//!
+//! # Credentials and TLS
+//! The URL carries the user (and password, unless [`AmqpConfig::password_file`] holds it: a
+//! Docker secret). `amqps://` URLs use rustls (ring): the broker's certificate is checked
+//! against the platform's roots plus [`AmqpConfig::tls_ca_file`]; a client certificate
+//! ([`AmqpConfig::tls_client_cert_file`] + [`AmqpConfig::tls_client_key_file`]) is presented
+//! when set (RabbitMQ's EXTERNAL mechanism with `?auth_mechanism=external` in the URL). The
+//! files are read at every connection; errors name the file, never its content.
 //!
 //! # Publishing
 //! Persistent messages (`delivery_mode` 2) on a channel in **publisher confirm** mode: a publish
@@ -28,6 +42,7 @@
 //! publishing fails (the outbox keeps the events) and [`AmqpBus::is_connected`] is false, which
 //! the link actor's readiness probe reports (`/readyz` 503).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -37,6 +52,7 @@ use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
+use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use tokio::sync::{Mutex, watch};
@@ -108,6 +124,20 @@ pub struct AmqpConfig {
     pub reconnect_initial_ms: u64,
     /// Largest reconnection delay, ms. Default 10 000.
     pub reconnect_max_ms: u64,
+    /// A file holding the password of the URL's user (a Docker secret, `/run/secrets/...`): the
+    /// URL then names the user without a password. Read at every connection; trailing whitespace
+    /// (the final newline) is dropped. Default: none (the password is in the URL).
+    pub password_file: Option<PathBuf>,
+    /// `amqps://` only: PEM file of the CA certificate(s) the broker's certificate chains to,
+    /// trusted besides the platform's roots. Default: none.
+    pub tls_ca_file: Option<PathBuf>,
+    /// `amqps://` only: PEM file of the client certificate (then its intermediates) presented to
+    /// the broker, e.g. for RabbitMQ's EXTERNAL mechanism (`?auth_mechanism=external`). Needs
+    /// [`AmqpConfig::tls_client_key_file`]. Default: none.
+    pub tls_client_cert_file: Option<PathBuf>,
+    /// `amqps://` only: PEM file of the client certificate's private key (PKCS#8, SEC1 or
+    /// PKCS#1, unencrypted). Default: none.
+    pub tls_client_key_file: Option<PathBuf>,
 }
 
 impl Default for AmqpConfig {
@@ -120,8 +150,167 @@ impl Default for AmqpConfig {
             confirm_timeout_ms: 10_000,
             reconnect_initial_ms: 100,
             reconnect_max_ms: 10_000,
+            password_file: None,
+            tls_ca_file: None,
+            tls_client_cert_file: None,
+            tls_client_key_file: None,
         }
     }
+}
+
+/// Whether `url` is an `amqps://` URL.
+fn is_amqps(url: &str) -> bool {
+    url.trim()
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("amqps://"))
+}
+
+/// Whether the URL's authority has a password (`user:pass@`).
+fn url_has_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+}
+
+/// Reads a PEM file of the TLS settings, checking that it holds a block labelled with one of
+/// `labels`; errors name `what` and the file, never its content.
+fn read_pem(path: &Path, what: &str, labels: &[&str]) -> Result<Vec<u8>, BusError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| BusError::Broker(format!("reading the {what} `{}`: {e}", path.display())))?;
+    let text = String::from_utf8_lossy(&bytes);
+    if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        return Err(BusError::Broker(format!(
+            "the {what} `{}` is encrypted: give an unencrypted key",
+            path.display()
+        )));
+    }
+    let found = labels
+        .iter()
+        .any(|l| text.contains(&format!("-----BEGIN {l}-----")));
+    if !found {
+        return Err(BusError::Broker(format!(
+            "the {what} `{}` holds no PEM block ({})",
+            path.display(),
+            labels.join(", ")
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The TLS settings of `cfg` for lapin, read from their files now.
+fn tls_config(cfg: &AmqpConfig) -> Result<OwnedTLSConfig, BusError> {
+    let any = cfg.tls_ca_file.is_some()
+        || cfg.tls_client_cert_file.is_some()
+        || cfg.tls_client_key_file.is_some();
+    if !any {
+        return Ok(OwnedTLSConfig::default());
+    }
+    if !is_amqps(&cfg.url) {
+        return Err(BusError::Broker(
+            "tls_ca_file / tls_client_cert_file / tls_client_key_file are set but the URL is not \
+             amqps://: they would be ignored and the connection unencrypted"
+                .to_owned(),
+        ));
+    }
+    let cert_chain = match &cfg.tls_ca_file {
+        Some(p) => Some(
+            String::from_utf8(read_pem(p, "TLS CA file", &["CERTIFICATE"])?).map_err(|_| {
+                BusError::Broker(format!(
+                    "the TLS CA file `{}` is not UTF-8 PEM",
+                    p.display()
+                ))
+            })?,
+        ),
+        None => None,
+    };
+    let identity = match (&cfg.tls_client_cert_file, &cfg.tls_client_key_file) {
+        (Some(cert), Some(key)) => Some(OwnedIdentity::PKCS8 {
+            pem: read_pem(cert, "TLS client certificate file", &["CERTIFICATE"])?,
+            key: read_pem(
+                key,
+                "TLS client key file",
+                &["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"],
+            )?,
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(BusError::Broker(
+                "tls_client_cert_file and tls_client_key_file go together: set both or neither"
+                    .to_owned(),
+            ));
+        }
+    };
+    Ok(OwnedTLSConfig {
+        identity,
+        cert_chain,
+    })
+}
+
+/// Where the TLS material of `cfg` comes from, for error messages (file names only).
+fn tls_context(cfg: &AmqpConfig) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = &cfg.tls_ca_file {
+        parts.push(format!("CA file `{}`", p.display()));
+    }
+    if let Some(p) = &cfg.tls_client_cert_file {
+        parts.push(format!("client certificate `{}`", p.display()));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" (TLS with {})", parts.join(", "))
+    }
+}
+
+/// Opens a connection as `cfg` says: the URL, the password from
+/// [`AmqpConfig::password_file`] if set, TLS from the `tls_*` files for `amqps://`. The files
+/// are read now (so replaced certificates or rotated passwords are used by the next connection).
+///
+/// # Errors
+/// [`BusError::Broker`]: an unreadable or malformed file (named, its content never shown),
+/// inconsistent settings, or the connection's failure (refused, TLS handshake, authentication).
+pub async fn connect(cfg: &AmqpConfig) -> Result<Connection, BusError> {
+    let tls = tls_config(cfg)?;
+    let mut uri: lapin::uri::AMQPUri = cfg
+        .url
+        .trim()
+        .parse()
+        .map_err(|e| BusError::Broker(format!("the AMQP URL does not parse: {e}")))?;
+    if let Some(p) = &cfg.password_file {
+        if url_has_password(&cfg.url) {
+            return Err(BusError::Broker(format!(
+                "both the AMQP URL and the password file `{}` give a password: keep one",
+                p.display()
+            )));
+        }
+        let raw = std::fs::read_to_string(p).map_err(|e| {
+            BusError::Broker(format!(
+                "reading the AMQP password file `{}`: {e}",
+                p.display()
+            ))
+        })?;
+        // As `rabbitmqctl add_user` reading the password from stdin: trailing whitespace is not
+        // part of it.
+        let password = raw.trim_end();
+        if password.is_empty() {
+            return Err(BusError::Broker(format!(
+                "the AMQP password file `{}` is empty",
+                p.display()
+            )));
+        }
+        uri.authority.userinfo.password = password.to_owned();
+    }
+    let runtime = lapin::runtime::default_runtime().map_err(broker)?;
+    Connection::connect_uri_with_config(uri, ConnectionProperties::default(), tls, runtime)
+        .await
+        .map_err(|e| BusError::Broker(format!("connecting to RabbitMQ{}: {e}", tls_context(cfg))))
+}
+
+/// Whether `e` is the broker's `ACCESS_REFUSED` (403): the user lacks a permission.
+pub fn is_access_refused(e: &lapin::Error) -> bool {
+    matches!(e.kind(), lapin::ErrorKind::ProtocolError(a) if a.get_id() == 403)
 }
 
 /// One established connection with its confirm-mode publishing channel.
@@ -236,7 +425,10 @@ impl AmqpBus {
         self.inner.connects.load(Ordering::Relaxed)
     }
 
-    async fn declare(&self, ch: &Channel) -> Result<(), lapin::Error> {
+    /// Declares the topology on a channel of `conn`; returns the channel, still open, for
+    /// publishing (a tolerated refusal closes a channel, and a new one takes its place).
+    async fn declare(&self, conn: &Connection) -> Result<Channel, lapin::Error> {
+        let mut ch = conn.create_channel().await?;
         let ns = self.inner.cfg.namespace.as_str();
         let (exchange, dlx) = (exchange_name(ns), dlx_name(ns));
         ch.exchange_declare(
@@ -290,15 +482,33 @@ impl AmqpBus {
                         .unwrap_or(i32::MAX),
                 ),
             );
-            ch.queue_declare(
-                queue_name(ns, service).as_str().into(),
-                QueueDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                args,
-            )
-            .await?;
+            let declared = ch
+                .queue_declare(
+                    queue_name(ns, service).as_str().into(),
+                    QueueDeclareOptions {
+                        durable: true,
+                        ..Default::default()
+                    },
+                    args,
+                )
+                .await;
+            match declared {
+                Ok(_) => {}
+                Err(e) if is_access_refused(&e) => {
+                    // Creating a queue with a dead-letter exchange takes read on it: another
+                    // role's queue that does not exist yet (see the module docs).
+                    tracing::warn!(
+                        queue = %queue_name(ns, service),
+                        error = %e,
+                        "this broker user may not create the queue (another role's): skipped; \
+                         events routed only to it are dropped until a `{service}` node or the \
+                         administrator declares it"
+                    );
+                    ch = conn.create_channel().await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
             for p in patterns.iter() {
                 ch.queue_bind(
                     queue_name(ns, service).as_str().into(),
@@ -328,15 +538,24 @@ impl AmqpBus {
             )
             .await?;
         }
-        Ok(())
+        Ok(ch)
     }
 
-    async fn connect_once(&self) -> Result<Link, lapin::Error> {
-        let conn =
-            Connection::connect(&self.inner.cfg.url, ConnectionProperties::default()).await?;
-        let ch = conn.create_channel().await?;
-        self.declare(&ch).await?;
-        ch.confirm_select(ConfirmSelectOptions::default()).await?;
+    async fn connect_once(&self) -> Result<Link, BusError> {
+        let conn = connect(&self.inner.cfg).await?;
+        let declared = async {
+            let ch = self.declare(&conn).await?;
+            ch.confirm_select(ConfirmSelectOptions::default()).await?;
+            Ok::<_, lapin::Error>(ch)
+        }
+        .await;
+        let ch = match declared {
+            Ok(ch) => ch,
+            Err(e) => {
+                let _ = conn.close(200, "OK".into()).await;
+                return Err(BusError::Broker(format!("declaring the topology: {e}")));
+            }
+        };
         let generation = self.inner.connects.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(Link {
             conn: Arc::new(conn),

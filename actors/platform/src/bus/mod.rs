@@ -18,6 +18,7 @@ mod any;
 mod dedup;
 mod envelope;
 mod in_process;
+pub mod permissions;
 mod topic;
 
 pub use any::{Bus, BusDelivery, BusSubscription, PublishError};
