@@ -253,7 +253,9 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
                 crate::auth::middleware::authorize,
             ))
             .wrap(
-                actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms")
+                // `%r` would log the raw query string: secrets put in a URL are redacted.
+                actix_web::middleware::Logger::new("%a \"%{line}xi\" %s %b %Dms")
+                    .custom_request_replace("line", crate::auth::middleware::redacted_request_line)
                     .log_target("rampart::http"),
             )
             // Outermost: Strict-Transport-Security on every response while TLS is on.

@@ -61,6 +61,34 @@ pub struct AuditQuery {
     pub after: Option<i64>,
     /// At most this many (1..=1000, default 100).
     pub limit: Option<u64>,
+    /// Only API calls (`api.called`) whose caller's `sub` is exactly this.
+    pub principal: Option<String>,
+    /// Only API calls of exactly this operation, method and route pattern
+    /// (`DELETE /api/v1/assets/{id}`).
+    pub operation: Option<String>,
+    /// Only entries appended at or after this instant (RFC 3339, `2026-12-02T10:00:00Z`).
+    pub since: Option<String>,
+    /// Only entries appended before this instant (RFC 3339).
+    pub until: Option<String>,
+}
+
+fn instant(
+    name: &str,
+    v: Option<&str>,
+    req: &HttpRequest,
+) -> Result<Option<DateTime<Utc>>, Problem> {
+    v.map(|s| {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| {
+                problem(
+                    StatusCode::BAD_REQUEST,
+                    format!("{name} is not an RFC 3339 instant: {e}"),
+                    req,
+                )
+            })
+    })
+    .transpose()
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, description = "Audit log entries in order", body = [AuditEntryView])))]
@@ -69,7 +97,15 @@ async fn audit_log(
     req: HttpRequest,
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, Problem> {
-    let entries = audit::list(&state.db, q.after.unwrap_or(0), q.limit.unwrap_or(100))
+    let filter = audit::AuditFilter {
+        after: q.after.unwrap_or(0),
+        limit: q.limit.unwrap_or(100),
+        principal: q.principal.clone(),
+        operation: q.operation.clone(),
+        since: instant("since", q.since.as_deref(), &req)?,
+        until: instant("until", q.until.as_deref(), &req)?,
+    };
+    let entries = audit::list(&state.db, &filter)
         .await
         .map_err(|e| internal(e, &req))?;
     Ok(HttpResponse::Ok().json(entries))

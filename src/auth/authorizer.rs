@@ -413,6 +413,19 @@ impl Authorizer {
         principal(issuer, &data.claims, self.inner.leeway)
     }
 
+    /// Forgets the cached copy of Rampart's own keys (after this node rotated them), so the
+    /// next token signed by the new key is verified at once.
+    pub async fn own_keys_changed(&self) {
+        for issuer in self.inner.issuers.iter().filter(|i| i.own) {
+            issuer.keys.invalidate(&()).await;
+            let mut last = match issuer.last_attempt.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            *last = None;
+        }
+    }
+
     /// The key `kid` of `issuer`, fetching the issuer's set when it is unknown or stale.
     async fn key(&self, issuer: &Issuer, kid: &str) -> Result<VerifyingKey, TokenError> {
         let current = issuer.keys.get(&()).await;
@@ -446,7 +459,14 @@ impl Authorizer {
                         Ok(g) => g,
                         Err(p) => p.into_inner(),
                     };
-                    if last.is_some_and(|t| t.elapsed() < self.inner.min_refetch) {
+                    // Rampart's own keys are a read of a few database rows: a second is
+                    // enough to bound a kid flood, and another node's rotation is seen soon.
+                    let min = if issuer.own {
+                        Duration::from_secs(1).min(self.inner.min_refetch)
+                    } else {
+                        self.inner.min_refetch
+                    };
+                    if last.is_some_and(|t| t.elapsed() < min) {
                         return Op::Nop;
                     }
                     *last = Some(Instant::now());

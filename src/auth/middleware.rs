@@ -83,6 +83,38 @@ fn refusal(status: StatusCode, challenge: String, detail: String, path: &str) ->
 
 const SECRET_KEYS: [&str; 6] = ["secret", "token", "password", "passwd", "key", "credential"];
 
+/// The request line for the access log: `METHOD path?query HTTP/x`, with the values of query
+/// keys that look like secrets (`SECRET_KEYS`) replaced by `[redacted]`, and a query that
+/// does not decode replaced by `[undecodable query]`, so a secret put in a URL never reaches a
+/// log line.
+pub fn redacted_request_line(req: &ServiceRequest) -> String {
+    let q = req.query_string();
+    let target = if q.is_empty() {
+        req.path().to_owned()
+    } else {
+        match serde_urlencoded::from_str::<Vec<(String, String)>>(q) {
+            Ok(pairs) => {
+                let pairs: Vec<(String, String)> = pairs
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let lower = k.to_ascii_lowercase();
+                        if SECRET_KEYS.iter().any(|s| lower.contains(s)) {
+                            (k, "[redacted]".to_owned())
+                        } else {
+                            (k, v)
+                        }
+                    })
+                    .collect();
+                let q = serde_urlencoded::to_string(&pairs)
+                    .unwrap_or_else(|_| "[undecodable query]".to_owned());
+                format!("{}?{q}", req.path())
+            }
+            Err(_) => format!("{}?[undecodable query]", req.path()),
+        }
+    };
+    format!("{} {target} {:?}", req.method(), req.version())
+}
+
 fn parameters(req: &ServiceRequest, rule: Option<&rbac::RouteRule>) -> BTreeMap<String, String> {
     let cut = |v: &str| v.chars().take(256).collect::<String>();
     let mut out = BTreeMap::new();

@@ -318,6 +318,7 @@ pub async fn rotate(req: HttpRequest, edge: web::Data<Edge>) -> Result<HttpRespo
         .rotate()
         .await
         .map_err(|e| crate::api::common::internal(e, &req))?;
+    edge.authorizer.own_keys_changed().await;
     Ok(HttpResponse::Ok().json(r))
 }
 

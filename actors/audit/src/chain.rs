@@ -50,6 +50,23 @@ async fn head<C: ConnectionTrait>(db: &C) -> Result<(i64, String), sea_orm::DbEr
         .map_or((0, GENESIS.to_owned()), |h| (h.seq, h.hash)))
 }
 
+/// A string field of an `api.called` body (`path` of nested keys), at most 512 bytes.
+fn call_field(e: &Envelope, path: &[&str]) -> Option<String> {
+    if e.event_type != rampart_contracts::edge::API_CALLED {
+        return None;
+    }
+    let mut v = &e.body;
+    for k in path {
+        v = v.get(k)?;
+    }
+    let s = v.as_str()?;
+    let mut end = s.len().min(512);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(s[..end].to_owned())
+}
+
 async fn append_in(tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<(), sea_orm::DbErr> {
     if events.is_empty() {
         return Ok(());
@@ -70,6 +87,8 @@ async fn append_in(tx: &DatabaseTransaction, events: &[&Envelope]) -> Result<(),
             prev_hash: Set(prev.clone()),
             hash: Set(hash.clone()),
             recorded_at: Set(now),
+            principal: Set(call_field(e, &["principal", "sub"])),
+            operation: Set(call_field(e, &["operation"])),
         });
         prev = hash;
     }
@@ -223,15 +242,43 @@ pub struct AuditEntryView {
     pub event: serde_json::Value,
 }
 
-/// Entries after `after` (exclusive), at most `limit` (1..=1000), in order.
+/// Which entries [`list`] returns; every filter set must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Entries after this seq (exclusive).
+    pub after: i64,
+    /// At most this many (clamped to 1..=1000).
+    pub limit: u64,
+    /// `api.called` entries whose caller's `sub` is exactly this.
+    pub principal: Option<String>,
+    /// `api.called` entries of exactly this operation (`GET /api/v1/assets/{id}`).
+    pub operation: Option<String>,
+    /// Entries appended at or after this instant.
+    pub since: Option<chrono::DateTime<Utc>>,
+    /// Entries appended before this instant.
+    pub until: Option<chrono::DateTime<Utc>>,
+}
+
+/// Entries matching `f`, in chain order (ascending seq).
 ///
 /// # Errors
 /// Database errors.
-pub async fn list(db: &Db, after: i64, limit: u64) -> Result<Vec<AuditEntryView>, sea_orm::DbErr> {
-    Ok(audit_entry::Entity::find()
-        .filter(audit_entry::Column::Seq.gt(after))
-        .order_by_asc(audit_entry::Column::Seq)
-        .limit(limit.clamp(1, 1000))
+pub async fn list(db: &Db, f: &AuditFilter) -> Result<Vec<AuditEntryView>, sea_orm::DbErr> {
+    let mut q = audit_entry::Entity::find().filter(audit_entry::Column::Seq.gt(f.after));
+    if let Some(p) = &f.principal {
+        q = q.filter(audit_entry::Column::Principal.eq(p.as_str()));
+    }
+    if let Some(o) = &f.operation {
+        q = q.filter(audit_entry::Column::Operation.eq(o.as_str()));
+    }
+    if let Some(t) = f.since {
+        q = q.filter(audit_entry::Column::RecordedAt.gte(t));
+    }
+    if let Some(t) = f.until {
+        q = q.filter(audit_entry::Column::RecordedAt.lt(t));
+    }
+    Ok(q.order_by_asc(audit_entry::Column::Seq)
+        .limit(f.limit.clamp(1, 1000))
         .all(db.conn())
         .await?
         .into_iter()

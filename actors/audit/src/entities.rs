@@ -26,6 +26,10 @@ pub mod audit_entry {
         pub hash: String,
         /// When it was appended (UTC).
         pub recorded_at: DateTimeUtc,
+        /// `sub` of an `api.called` entry's caller (`NULL` otherwise).
+        pub principal: Option<String>,
+        /// Operation of an `api.called` entry (`GET /api/v1/assets/{id}`; `NULL` otherwise).
+        pub operation: Option<String>,
     }
 
     /// No relations.

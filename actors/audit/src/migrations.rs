@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 
 use rampart_platform::migrations::ts;
 
-rampart_platform::service_migrations![M20261124000008Audit,];
+rampart_platform::service_migrations![M20261124000008Audit, M20261202000003AuditCallColumns,];
 
 #[derive(DeriveIden)]
 enum AuditLog {
@@ -19,6 +19,8 @@ enum AuditLog {
     PrevHash,
     Hash,
     RecordedAt,
+    Principal,
+    Operation,
 }
 
 #[derive(DeriveIden)]
@@ -89,6 +91,72 @@ impl MigrationTrait for M20261124000008Audit {
                     )
                     .col(ColumnDef::new(AuditHead::Seq).big_integer().not_null())
                     .col(ColumnDef::new(AuditHead::Hash).string_len(64).not_null())
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// `audit_log.principal` and `audit_log.operation`: who made an API call (`sub`) and which
+/// (`GET /api/v1/assets/{id}`), copied from `api.called` entries when they are appended so
+/// `GET /api/v1/audit` filters on an index; `NULL` for other events. Outside the hash: they
+/// repeat what the hashed entry says.
+#[derive(Debug)]
+struct M20261202000003AuditCallColumns;
+
+impl MigrationName for M20261202000003AuditCallColumns {
+    fn name(&self) -> &str {
+        "m20261202_000003_audit_call_columns"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261202000003AuditCallColumns {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per ALTER TABLE: SQLite accepts no more.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(AuditLog::Table)
+                    .add_column(ColumnDef::new(AuditLog::Principal).string_len(512).null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(AuditLog::Table)
+                    .add_column(ColumnDef::new(AuditLog::Operation).string_len(512).null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("audit_log_principal")
+                    .table(AuditLog::Table)
+                    .col(AuditLog::Principal)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("audit_log_operation")
+                    .table(AuditLog::Table)
+                    .col(AuditLog::Operation)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("audit_log_recorded_at")
+                    .table(AuditLog::Table)
+                    .col(AuditLog::RecordedAt)
+                    .if_not_exists()
                     .to_owned(),
             )
             .await
