@@ -180,6 +180,7 @@ impl TlsNode {
             .env("NO_COLOR", "1")
             .env("RUST_BACKTRACE", "0")
             .env("RAMPART_DATABASE__URL", &db)
+            .env("RAMPART_NODE__DATA_DIR", &data_dir)
             .env("RAMPART_HTTP__WORKERS", "1")
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::piped())
@@ -384,9 +385,9 @@ async fn tls13_serves_the_api_with_hsts_and_plain_http_has_none() {
     let r = get(&mut s, "/livez").await.unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(r.header("strict-transport-security"), Some(HSTS));
-    // Every response, a 404 included.
-    let r = get(&mut s, "/no-such-path").await.unwrap();
-    assert_eq!(r.status, 404);
+    // Every response, a refusal included.
+    let r = get(&mut s, "/api/v1/assets").await.unwrap();
+    assert_eq!(r.status, 401);
     assert_eq!(r.header("strict-transport-security"), Some(HSTS));
     let out = node.output();
     assert!(
