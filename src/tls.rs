@@ -699,8 +699,8 @@ mod tests {
         for tls_on in [true, false] {
             let app = test::init_service(
                 App::new()
-                    .wrap(Hsts::new(&cfg, tls_on))
-                    // An inner middleware failing: its error becomes a response outside.
+                    // An inner middleware failing (actix: the last `wrap` is the outermost):
+                    // its error becomes a response outside.
                     .wrap_fn(|req, srv| {
                         let fail = req.path() == "/fail";
                         let fut = srv.call(req);
@@ -712,6 +712,7 @@ mod tests {
                             }
                         }
                     })
+                    .wrap(Hsts::new(&cfg, tls_on))
                     .route("/ok", web::get().to(HttpResponse::Ok)),
             )
             .await;
@@ -728,7 +729,11 @@ mod tests {
                 assert_eq!(res.status().as_u16(), status, "{path}");
                 let hsts = res.headers().get(STRICT_TRANSPORT_SECURITY);
                 if tls_on {
-                    assert_eq!(hsts.unwrap(), "max-age=31536000; includeSubDomains");
+                    assert_eq!(
+                        hsts.map(|v| v.to_str().unwrap_or_default()),
+                        Some("max-age=31536000; includeSubDomains"),
+                        "{path}"
+                    );
                 } else {
                     assert!(hsts.is_none(), "{path}: {hsts:?}");
                 }
