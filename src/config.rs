@@ -190,6 +190,58 @@ pub struct DatabaseConfig {
     /// the server's search path (normally `public`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
+    /// PostgreSQL only: a file holding the password of `url`'s user (a Docker or Kubernetes
+    /// secret; trailing whitespace is not part of it). The URL must then name a user and no
+    /// password. Default: none (the URL's own password, if any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<std::path::PathBuf>,
+}
+
+impl DatabaseConfig {
+    /// The URL to connect with, as a secret: `url`, with the password of `password_file` put
+    /// in its user-info (percent-encoded, RFC 3986 §3.2.1) when that is set.
+    ///
+    /// # Errors
+    /// A message naming the setting (never the password): an unreadable or empty file, a URL
+    /// that does not parse, is not `postgres://`, has no user or already has a password.
+    pub fn connection_url(&self) -> Result<secrecy::SecretString, String> {
+        let Some(path) = &self.password_file else {
+            return Ok(secrecy::SecretString::from(self.url.clone()));
+        };
+        let mut u = url::Url::parse(&self.url).map_err(|e| {
+            format!(
+                "database.url ({}) does not parse: {e}",
+                redact_url(&self.url)
+            )
+        })?;
+        if !matches!(u.scheme(), "postgres" | "postgresql") {
+            return Err("database.password_file is for postgres:// URLs".to_owned());
+        }
+        if u.password().is_some() {
+            return Err(format!(
+                "both database.url and database.password_file ({}) give a password: keep one",
+                path.display()
+            ));
+        }
+        if u.username().is_empty() {
+            return Err(
+                "database.password_file needs a user in database.url (postgres://USER@HOST/DB)"
+                    .to_owned(),
+            );
+        }
+        let raw = std::fs::read_to_string(path)
+            .map_err(|e| format!("reading database.password_file {}: {e}", path.display()))?;
+        let password = raw.trim_end();
+        if password.is_empty() {
+            return Err(format!(
+                "database.password_file {} is empty",
+                path.display()
+            ));
+        }
+        u.set_password(Some(password))
+            .map_err(|()| "database.url cannot hold a password".to_owned())?;
+        Ok(secrecy::SecretString::from(String::from(u)))
+    }
 }
 
 impl Default for DatabaseConfig {
@@ -199,6 +251,7 @@ impl Default for DatabaseConfig {
             max_connections: 8,
             connect_timeout_ms: 5000,
             schema: None,
+            password_file: None,
         }
     }
 }
@@ -527,6 +580,37 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
         let shipped: Config = Figment::from(Toml::file(&path)).extract().unwrap();
         assert_eq!(shipped, Config::default());
+    }
+
+    #[test]
+    fn the_database_password_file_goes_into_the_url() {
+        let dir = std::env::temp_dir().join(format!("rampart-dbpw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pw");
+        std::fs::write(&file, "p@ss:w/rd\n").unwrap();
+        let mut db = DatabaseConfig {
+            url: "postgres://rampart@db:5432/rampart".to_owned(),
+            password_file: Some(file.clone()),
+            ..DatabaseConfig::default()
+        };
+        use secrecy::ExposeSecret as _;
+        assert_eq!(
+            db.connection_url().unwrap().expose_secret(),
+            "postgres://rampart:p%40ss%3Aw%2Frd@db:5432/rampart"
+        );
+        db.url = "postgres://rampart:other@db/rampart".to_owned();
+        assert!(db.connection_url().unwrap_err().contains("keep one"));
+        db.url = "postgres://db/rampart".to_owned();
+        assert!(db.connection_url().unwrap_err().contains("needs a user"));
+        db.url = "sqlite://data/x.sqlite".to_owned();
+        assert!(db.connection_url().is_err());
+        std::fs::write(&file, "\n").unwrap();
+        db.url = "postgres://rampart@db/rampart".to_owned();
+        assert!(db.connection_url().unwrap_err().contains("is empty"));
+        db.password_file = Some(dir.join("missing"));
+        let e = db.connection_url().unwrap_err();
+        assert!(e.contains("database.password_file"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

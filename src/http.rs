@@ -71,18 +71,93 @@ pub struct Health {
         title = "Rampart",
         description = "Cybersecurity-compliance platform on a supervised actor runtime. Errors are RFC 9457 problem details."
     ),
-    paths(livez, readyz, startupz, metrics, openapi),
-    components(schemas(Health, Problem))
+    paths(livez, readyz, startupz, metrics, openapi, crate::auth::token::rotate),
+    components(schemas(Health, Problem, crate::auth::keys::Rotation))
 )]
 pub struct ApiDoc;
 
 /// The OpenAPI document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
 async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(openapi_document())
+}
+
+/// The whole OpenAPI 3.1 document: every route's operation, the `bearer` and `oauth2` security
+/// schemes and each operation's permission ([`document_security`]).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi as _;
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::api::openapi());
-    HttpResponse::Ok().json(doc)
+    document_security(&mut doc, &route_table());
+    doc
+}
+
+/// Declares the edge in `doc`: the security schemes `bearer` (a JWT access token, RFC 6750 and
+/// RFC 9068) and `oauth2` (client-credentials flow at `/oauth2/token`, RFC 6749 §4.4; its scopes
+/// are the roles), and, on every operation of `table`, its permission as the extension
+/// `x-rampart-permission` and its security requirement: none (`{}`) for public routes, else
+/// `bearer` or `oauth2` with the roles that hold the permission by default.
+pub fn document_security(doc: &mut utoipa::openapi::OpenApi, table: &RouteTable) {
+    use utoipa::openapi::security::{
+        ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityRequirement,
+        SecurityScheme,
+    };
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "An access token (RFC 9068) of Rampart's token service or a configured OIDC issuer",
+                ))
+                .build(),
+        ),
+    );
+    let scopes = Scopes::from_iter(
+        crate::auth::rbac::ROLES
+            .iter()
+            .map(|r| (r.to_string(), format!("the `{r}` role"))),
+    );
+    components.add_security_scheme(
+        "oauth2",
+        SecurityScheme::OAuth2(OAuth2::new([Flow::ClientCredentials(
+            ClientCredentials::new("/oauth2/token", scopes),
+        )])),
+    );
+    let roles = crate::auth::rbac::default_roles();
+    for rule in table.rules() {
+        let Some(item) = doc.paths.paths.get_mut(&rule.pattern) else {
+            continue;
+        };
+        let op = match rule.method.as_str() {
+            "GET" => item.get.as_mut(),
+            "POST" => item.post.as_mut(),
+            "PUT" => item.put.as_mut(),
+            "DELETE" => item.delete.as_mut(),
+            "PATCH" => item.patch.as_mut(),
+            _ => None,
+        };
+        let Some(op) = op else { continue };
+        op.extensions.get_or_insert_with(Default::default).insert(
+            "x-rampart-permission".to_owned(),
+            serde_json::Value::from(rule.permission.as_str()),
+        );
+        op.security = Some(if rule.permission == Permission::Public {
+            vec![SecurityRequirement::default()]
+        } else {
+            let holders: Vec<String> = roles
+                .iter()
+                .filter(|(_, ps)| ps.contains(&rule.permission))
+                .map(|(r, _)| r.clone())
+                .collect();
+            vec![
+                SecurityRequirement::new("bearer", Vec::<String>::new()),
+                SecurityRequirement::new("oauth2", holders),
+            ]
+        });
+    }
 }
 
 fn health(state: &AppState, verdict: impl Fn(&NodeSnapshot) -> bool) -> HttpResponse {

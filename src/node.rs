@@ -40,8 +40,9 @@ impl Node {
     /// Database connection or migration failures (the message names the redacted URL), metrics
     /// registration failures.
     pub async fn start(cfg: &Config) -> anyhow::Result<Self> {
+        let url = cfg.database.connection_url().map_err(anyhow::Error::msg)?;
         let db = Db::connect::<crate::schema::Migrator>(
-            &cfg.database.url,
+            secrecy::ExposeSecret::expose_secret(&url),
             &DbOptions {
                 max_connections: cfg.database.max_connections,
                 connect_timeout_ms: cfg.database.connect_timeout_ms,

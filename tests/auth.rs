@@ -248,6 +248,27 @@ async fn assert_refused(node: &NodeProc, authorization: &str, case: &str) {
     assert_eq!(body["status"], 401, "{case}: problem+json body {body}");
 }
 
+/// `POST {base}/oauth2/token` by client credentials with Basic authentication.
+async fn request_token(base: &str, client_id: &str, secret: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/oauth2/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// [`request_token`], asserting 200; the access token.
+async fn issued_token(base: &str, client_id: &str, secret: &str) -> String {
+    let r = request_token(base, client_id, secret).await;
+    assert_eq!(r.status(), 200, "token for {client_id}");
+    r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn jwt_part(token: &str, i: usize) -> Value {
     let seg = token.split('.').nth(i).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(seg).unwrap()).unwrap()
@@ -877,14 +898,15 @@ async fn every_api_call_is_in_the_audit_chain() {
     let asset_id = "987654321";
 
     // (request id, request, expected status, principal, error code, operation)
-    let script: Vec<(
-        &str,
+    type Step<'a> = (
+        &'a str,
         reqwest::RequestBuilder,
         u16,
-        Option<&str>,
-        Option<&str>,
+        Option<&'a str>,
+        Option<&'a str>,
         String,
-    )> = vec![
+    );
+    let script: Vec<Step> = vec![
         (
             "audit-1-list",
             http.get(node.api("/assets?per_page=5&client_secret=hunter2"))
@@ -1139,18 +1161,7 @@ async fn first_start_creates_an_admin_the_cli_can_use() {
     assert!(!logs.contains(&secret), "the secret is never logged");
 
     // The admin's token can do admin things.
-    let r = reqwest::Client::new()
-        .post(format!("{}/oauth2/token", node.base))
-        .basic_auth("admin", Some(&secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let token = r.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = issued_token(&node.base, "admin", &secret).await;
     let r = reqwest::Client::new()
         .get(format!("{}/api/v1/audit/verify", node.base))
         .bearer_auth(&token)
@@ -1228,14 +1239,7 @@ async fn first_start_creates_an_admin_the_cli_can_use() {
         !logs.contains("admin-credentials.json"),
         "announced once: {logs}"
     );
-    let r = reqwest::Client::new()
-        .post(format!("{}/oauth2/token", node.base))
-        .basic_auth("admin", Some(&secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    issued_token(&node.base, "admin", &secret).await;
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1328,30 +1332,13 @@ async fn secrets_stay_out_of_logs_errors_and_config() {
 
     // Use the secrets: tokens, calls with bad credentials that produce error bodies.
     let http = reqwest::Client::new();
-    let r = http
-        .post(format!("{}/oauth2/token", node.base))
-        .basic_auth("ops", Some(&client_secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let token = r.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = issued_token(&node.base, "ops", &client_secret).await;
     let mut bodies = String::new();
     for (user, pw) in [
         ("ops", format!("{client_secret}x")),
         (client_secret.as_str(), "x".to_owned()),
     ] {
-        let r = http
-            .post(format!("{}/oauth2/token", node.base))
-            .basic_auth(user, Some(pw))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
+        let r = request_token(&node.base, user, &pw).await;
         assert_eq!(r.status(), 401);
         bodies.push_str(&r.text().await.unwrap());
     }
@@ -1419,4 +1406,47 @@ async fn secrets_stay_out_of_logs_errors_and_config() {
         assert!(!bodies.contains(secret), "{what} in a response body");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_openapi_document_declares_the_schemes_and_every_routes_permission() {
+    let doc = serde_json::to_value(rampart::http::openapi_document()).unwrap();
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer", "{schemes}");
+    assert_eq!(schemes["bearer"]["bearerFormat"], "JWT");
+    assert_eq!(
+        schemes["oauth2"]["flows"]["clientCredentials"]["tokenUrl"],
+        "/oauth2/token"
+    );
+    let mut missing = Vec::new();
+    for rule in rampart::http::route_table().rules() {
+        if !rule.pattern.starts_with("/api/") {
+            continue; // probes, metrics, token service: documented by their RFCs
+        }
+        let op = &doc["paths"][&rule.pattern][rule.method.as_str().to_ascii_lowercase()];
+        if op.is_null() {
+            missing.push(format!("{} {}: no operation", rule.method, rule.pattern));
+            continue;
+        }
+        if op["x-rampart-permission"] != rule.permission.as_str() {
+            missing.push(format!(
+                "{} {}: x-rampart-permission {}",
+                rule.method, rule.pattern, op["x-rampart-permission"]
+            ));
+        }
+        let security = op["security"].as_array().cloned().unwrap_or_default();
+        let public = rule.permission == rampart::auth::Permission::Public;
+        let ok = if public {
+            security == [json!({})]
+        } else {
+            security.iter().any(|s| s.get("bearer").is_some())
+        };
+        if !ok {
+            missing.push(format!(
+                "{} {}: security {security:?}",
+                rule.method, rule.pattern
+            ));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
 }

@@ -408,7 +408,7 @@ fn definitions_for(ns: &str, rename: &dyn Fn(&str) -> String) -> Value {
     let text = std::fs::read_to_string(root().join(DEFINITIONS))
         .unwrap()
         .replace("rampart.", &format!("{ns}."))
-        .replace(r"rampart\\.", &format!(r"{}\\.", ns.replace('_', "_")));
+        .replace(r"rampart\\.", &format!(r"{ns}\\."));
     let mut doc: Value = serde_json::from_str(&text).unwrap();
     doc.as_object_mut().unwrap().remove("vhosts");
     for u in doc["users"].as_array_mut().unwrap() {

@@ -36,10 +36,15 @@ fn jwt_kid(token: &str) -> String {
 async fn tokens_of_a_configured_oidc_provider_are_accepted_through_discovery() {
     let mut provider = OidcProvider::start(&[
         ("ci-viewer", "ci-viewer-secret-0123456789", &["viewer"]),
-        ("ci-responder", "ci-responder-secret-0123456789", &["responder"]),
+        (
+            "ci-responder",
+            "ci-responder-secret-0123456789",
+            &["responder"],
+        ),
     ])
     .await;
-    let stranger = OidcProvider::start(&[("ci-admin", "ci-admin-secret-0123456789", &["admin"])]).await;
+    let stranger =
+        OidcProvider::start(&[("ci-admin", "ci-admin-secret-0123456789", &["admin"])]).await;
     let issuers = format!(
         r#"[{{issuer="{}", algorithms=["RS256"], roles_claim="roles"}}]"#,
         provider.issuer
@@ -53,13 +58,16 @@ async fn tokens_of_a_configured_oidc_provider_are_accepted_through_discovery() {
     .await;
     let assets = node.api("/assets");
 
-    let viewer = provider.token("ci-viewer", "ci-viewer-secret-0123456789").await;
+    let viewer = provider
+        .token("ci-viewer", "ci-viewer-secret-0123456789")
+        .await;
     assert_eq!(status(&assets, &viewer).await, 200, "{}", provider.logs());
     let stats = provider.stats().await;
     assert_eq!(stats["discovery_requests"], 1, "{stats}");
     assert_eq!(stats["jwks_requests"], 1, "{stats}");
     // Roles from the provider's `roles` claim: a viewer may not raise alarms, a responder may.
-    let alarm = serde_json::json!({"source": "ci", "asset": "x", "severity": "low", "summary": "t"});
+    let alarm =
+        serde_json::json!({"source": "ci", "asset": "x", "severity": "low", "summary": "t"});
     let r = reqwest::Client::new()
         .post(node.api("/alarms"))
         .bearer_auth(&viewer)
@@ -85,7 +93,9 @@ async fn tokens_of_a_configured_oidc_provider_are_accepted_through_discovery() {
     );
 
     // The second provider is not configured: its tokens are refused and it is never asked.
-    let foreign = stranger.token("ci-admin", "ci-admin-secret-0123456789").await;
+    let foreign = stranger
+        .token("ci-admin", "ci-admin-secret-0123456789")
+        .await;
     assert_eq!(status(&assets, &foreign).await, 401);
     let s = stranger.stats().await;
     assert_eq!(s["jwks_requests"], 0, "{s}");
@@ -95,7 +105,9 @@ async fn tokens_of_a_configured_oidc_provider_are_accepted_through_discovery() {
     // exactly one JWKS fetch.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let new_kid = provider.rotate().await;
-    let rotated = provider.token("ci-viewer", "ci-viewer-secret-0123456789").await;
+    let rotated = provider
+        .token("ci-viewer", "ci-viewer-secret-0123456789")
+        .await;
     assert_eq!(jwt_kid(&rotated), new_kid);
     let before = provider.stats().await["jwks_requests"].as_u64().unwrap();
     let mut tasks = Vec::new();
@@ -107,17 +119,26 @@ async fn tokens_of_a_configured_oidc_provider_are_accepted_through_discovery() {
         assert_eq!(t.await.unwrap(), 200);
     }
     let after = provider.stats().await["jwks_requests"].as_u64().unwrap();
-    assert_eq!(after - before, 1, "exactly one JWKS fetch after the rotation");
+    assert_eq!(
+        after - before,
+        1,
+        "exactly one JWKS fetch after the rotation"
+    );
 
     // With the provider stopped, tokens it signed (never seen by the node before) still
     // validate against the cached keys.
-    let unseen_old = provider.token("ci-viewer", "ci-viewer-secret-0123456789").await;
+    let unseen_old = provider
+        .token("ci-viewer", "ci-viewer-secret-0123456789")
+        .await;
     let unseen_responder = provider
         .token("ci-responder", "ci-responder-secret-0123456789")
         .await;
     provider.stop();
     assert_eq!(status(&assets, &unseen_old).await, 200);
-    assert_eq!(status(&node.api("/incidents"), &unseen_responder).await, 200);
+    assert_eq!(
+        status(&node.api("/incidents"), &unseen_responder).await,
+        200
+    );
     // The fetches are counted per issuer and outcome.
     let m = common::get(format!("{}/metrics", node.base))
         .await

@@ -243,7 +243,7 @@ pub fn routes(r: &mut Routes<'_>) {
 /// The OpenAPI paths and schemas of this module.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(import, list_assets, get_asset),
+    paths(import, list_assets, get_asset, retire_asset),
     components(schemas(Accepted, AssetView, AssetDetail))
 )]
 pub struct AssetApiDoc;

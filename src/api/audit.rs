@@ -212,5 +212,8 @@ pub fn routes(r: &mut Routes<'_>) {
 
 /// The OpenAPI schemas of this module.
 #[derive(utoipa::OpenApi)]
-#[openapi(components(schemas(AuditEntryView, Verification)))]
+#[openapi(
+    paths(audit_log, audit_verify, report),
+    components(schemas(AuditEntryView, Verification))
+)]
 pub struct AuditApiDoc;

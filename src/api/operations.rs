@@ -297,6 +297,7 @@ pub fn routes(r: &mut Routes<'_>) {
         job,
         list_dead_letters,
         replay_dead_letter,
+        poison,
         tree,
         dead_letters,
         echo,

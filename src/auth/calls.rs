@@ -25,6 +25,7 @@ pub const SERVICE: &str = "edge";
 /// Handle to the record queue. Cheap to clone.
 #[derive(Clone)]
 pub struct CallLog {
+    enabled: bool,
     tx: mpsc::Sender<ApiCall>,
     dropped: prometheus::IntCounter,
     written: prometheus::IntCounter,
@@ -37,7 +38,8 @@ pub struct CallWriter {
 }
 
 impl CallLog {
-    /// Starts the writer on `db` for `node`, with a queue of `capacity` records.
+    /// Starts the writer on `db` for `node`, with a queue of `capacity` records; with
+    /// `enabled = false` ([`super::AuthConfig::record_calls`]) nothing is recorded.
     ///
     /// # Errors
     /// Metric registration errors.
@@ -45,6 +47,7 @@ impl CallLog {
         db: Db,
         node: &str,
         capacity: usize,
+        enabled: bool,
         registry: &prometheus::Registry,
     ) -> Result<(Self, CallWriter), prometheus::Error> {
         let dropped = prometheus::IntCounter::new(
@@ -68,6 +71,7 @@ impl CallLog {
         ));
         Ok((
             Self {
+                enabled,
                 tx,
                 dropped,
                 written,
@@ -78,6 +82,9 @@ impl CallLog {
 
     /// Queues `call` without waiting (module docs).
     pub fn record(&self, call: ApiCall) {
+        if !self.enabled {
+            return;
+        }
         if self.tx.try_send(call).is_err() {
             self.dropped.inc();
         }

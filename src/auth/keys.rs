@@ -10,6 +10,11 @@
 //! own nodes reload the set on an unknown `kid` (at most once per `auth.jwks_min_refetch_interval_s`).
 //!
 //! `kid` is the key's RFC 7638 JWK thumbprint (SHA-256, base64url).
+//!
+//! With a key encryption key ([`KeyEncryptionKey`], `auth.signing_key_encryption_key_file`) the
+//! private parts are stored sealed: `sealed:v1:` + base64(nonce ‖ AES-256-GCM(PKCS#8)), the
+//! `kid` as associated data so a sealed key cannot be moved to another row (envelope
+//! encryption, NIST SP 800-57 Part 1 §6.1.1 "key-wrapping keys").
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -55,6 +60,85 @@ fn key_err(kid: &str, reason: impl std::fmt::Display) -> KeyError {
     }
 }
 
+/// The key encryption key sealing the signing keys' private parts (module docs).
+pub struct KeyEncryptionKey(ring::aead::LessSafeKey);
+
+const SEALED: &str = "sealed:v1:";
+
+impl KeyEncryptionKey {
+    /// Reads a base64 (standard or URL-safe, padded or not) 32-byte key from `path`.
+    ///
+    /// # Errors
+    /// [`KeyError::Key`] naming the file (never its content): unreadable, not base64, not 32
+    /// bytes.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, KeyError> {
+        use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| key_err(&file, e))?;
+        let text = text.trim();
+        let bytes = [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+            .iter()
+            .find_map(|e| e.decode(text).ok())
+            .ok_or_else(|| key_err(&file, "the key encryption key is not base64"))?;
+        Self::from_bytes(&bytes).map_err(|_| {
+            key_err(
+                &file,
+                "the key encryption key must be 32 bytes (openssl rand -base64 32)",
+            )
+        })
+    }
+
+    /// A key from 32 raw bytes.
+    ///
+    /// # Errors
+    /// [`KeyError::Key`] for another length.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        let key = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, bytes)
+            .map_err(|_| key_err("kek", "must be 32 bytes"))?;
+        Ok(Self(ring::aead::LessSafeKey::new(key)))
+    }
+
+    fn seal(&self, kid: &str, der: &[u8]) -> Result<String, KeyError> {
+        use ring::rand::SecureRandom as _;
+        let mut nonce = [0u8; 12];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| key_err(kid, "no randomness"))?;
+        let mut buf = der.to_vec();
+        self.0
+            .seal_in_place_append_tag(
+                ring::aead::Nonce::assume_unique_for_key(nonce),
+                ring::aead::Aad::from(kid.as_bytes()),
+                &mut buf,
+            )
+            .map_err(|_| key_err(kid, "sealing failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&buf);
+        Ok(format!("{SEALED}{}", STANDARD.encode(out)))
+    }
+
+    fn open(&self, kid: &str, sealed: &str) -> Result<Vec<u8>, KeyError> {
+        let raw = STANDARD.decode(sealed).map_err(|e| key_err(kid, e))?;
+        if raw.len() < 12 + 16 {
+            return Err(key_err(kid, "sealed key too short"));
+        }
+        let (nonce, rest) = raw.split_at(12);
+        let mut buf = rest.to_vec();
+        let nonce = ring::aead::Nonce::try_assume_unique_for_key(nonce)
+            .map_err(|_| key_err(kid, "bad nonce"))?;
+        let plain = self
+            .0
+            .open_in_place(nonce, ring::aead::Aad::from(kid.as_bytes()), &mut buf)
+            .map_err(|_| {
+                key_err(
+                    kid,
+                    "cannot unseal: it was sealed with another key encryption key (every node needs the same auth.signing_key_encryption_key_file)",
+                )
+            })?;
+        Ok(plain.to_vec())
+    }
+}
+
 /// A verifying key: its algorithm and public key.
 #[derive(Clone)]
 pub struct VerifyingKey {
@@ -78,6 +162,7 @@ pub struct SigningKeys {
     alg: SigningAlg,
     /// How long a retired key keeps verifying: token TTL + leeway.
     overlap: Duration,
+    kek: Option<Arc<KeyEncryptionKey>>,
     loaded: Arc<RwLock<Arc<Loaded>>>,
 }
 
@@ -145,15 +230,22 @@ fn parse_alg(s: &str) -> Option<Algorithm> {
 
 impl SigningKeys {
     /// Opens the key set: loads it, purges keys past `verify_until`, and creates the first
-    /// key when none is active.
+    /// key when none is active. New keys are sealed with `kek` when given.
     ///
     /// # Errors
-    /// Database errors; a stored key that does not parse.
-    pub async fn open(db: Db, alg: SigningAlg, overlap: Duration) -> Result<Self, KeyError> {
+    /// Database errors; a stored key that does not parse, or is sealed and `kek` is missing
+    /// or another.
+    pub async fn open(
+        db: Db,
+        alg: SigningAlg,
+        overlap: Duration,
+        kek: Option<KeyEncryptionKey>,
+    ) -> Result<Self, KeyError> {
         let keys = Self {
             db,
             alg,
             overlap,
+            kek: kek.map(Arc::new),
             loaded: Arc::new(RwLock::new(Arc::new(Loaded {
                 active: None,
                 jwks: JwkSet { keys: Vec::new() },
@@ -180,10 +272,14 @@ impl SigningKeys {
         let jwk = public_jwk(&key, self.alg.jwt())?;
         let kid = jwk.common.key_id.clone().unwrap_or_default();
         let json = serde_json::to_string(&jwk).map_err(|e| key_err(&kid, e))?;
+        let stored = match &self.kek {
+            Some(kek) => kek.seal(&kid, &der)?,
+            None => STANDARD.encode(der),
+        };
         row::Entity::insert(row::ActiveModel {
             kid: Set(kid.clone()),
             alg: Set(format!("{:?}", self.alg.jwt())),
-            private_pkcs8: Set(Some(STANDARD.encode(der))),
+            private_pkcs8: Set(Some(stored)),
             public_jwk: Set(json),
             created_at: Set(Utc::now()),
             retired_at: Set(None),
@@ -221,9 +317,18 @@ impl SigningKeys {
             let key = DecodingKey::from_jwk(&jwk).map_err(|e| key_err(&r.kid, e))?;
             if active.is_none()
                 && r.retired_at.is_none()
-                && let Some(b64) = &r.private_pkcs8
+                && let Some(stored) = &r.private_pkcs8
             {
-                let der = STANDARD.decode(b64).map_err(|e| key_err(&r.kid, e))?;
+                let der = match (stored.strip_prefix(SEALED), &self.kek) {
+                    (Some(sealed), Some(kek)) => kek.open(&r.kid, sealed)?,
+                    (Some(_), None) => {
+                        return Err(key_err(
+                            &r.kid,
+                            "the signing key is sealed: set auth.signing_key_encryption_key_file",
+                        ));
+                    }
+                    (None, _) => STANDARD.decode(stored).map_err(|e| key_err(&r.kid, e))?,
+                };
                 active = Some((r.kid.clone(), alg, encoding_key(alg, &der)));
             }
             verifying.insert(r.kid.clone(), VerifyingKey { alg, key });
@@ -302,5 +407,77 @@ impl SigningKeys {
     /// The active key's id.
     pub fn active_kid(&self) -> Option<String> {
         self.current().active.as_ref().map(|(k, _, _)| k.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn db(dir: &std::path::Path) -> Db {
+        std::fs::create_dir_all(dir).unwrap();
+        let url = format!("sqlite://{}/keys.sqlite", dir.display());
+        Db::connect::<crate::schema::Migrator>(&url, &rampart_platform::DbOptions::default())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sealed_keys_open_only_with_their_key_encryption_key() {
+        crate::auth::crypto::install();
+        let dir = std::env::temp_dir().join(format!("rampart-kek-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = db(&dir).await;
+        let kek = || KeyEncryptionKey::from_bytes(&[7u8; 32]).unwrap();
+        let overlap = Duration::from_secs(60);
+        let keys = SigningKeys::open(db.clone(), SigningAlg::ES256, overlap, Some(kek()))
+            .await
+            .unwrap();
+        let kid = keys.active_kid().unwrap();
+        let stored = row::Entity::find_by_id(kid.clone())
+            .one(db.conn())
+            .await
+            .unwrap()
+            .unwrap()
+            .private_pkcs8
+            .unwrap();
+        assert!(stored.starts_with(SEALED), "sealed at rest");
+
+        // The same KEK opens it; none, or another, is refused with a message naming the setting.
+        let again = SigningKeys::open(db.clone(), SigningAlg::ES256, overlap, Some(kek()))
+            .await
+            .unwrap();
+        assert_eq!(again.active_kid(), Some(kid.clone()));
+        let other = KeyEncryptionKey::from_bytes(&[8u8; 32]).unwrap();
+        let e = SigningKeys::open(db.clone(), SigningAlg::ES256, overlap, Some(other))
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("another key encryption key"), "{e}");
+        let e = SigningKeys::open(db.clone(), SigningAlg::ES256, overlap, None)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("signing_key_encryption_key_file"), "{e}");
+
+        // A sealed key moved to another row (other kid as associated data) does not open.
+        let moved = kek().seal("kid-a", b"pkcs8 bytes").unwrap();
+        let body = moved.strip_prefix(SEALED).unwrap();
+        assert!(kek().open("kid-b", body).is_err());
+        assert_eq!(kek().open("kid-a", body).unwrap(), b"pkcs8 bytes");
+
+        // A KEK file: base64 of 32 bytes; anything else is refused without echoing it.
+        let file = dir.join("kek");
+        std::fs::write(&file, format!("{}\n", STANDARD.encode([7u8; 32]))).unwrap();
+        assert!(KeyEncryptionKey::from_file(&file).is_ok());
+        std::fs::write(&file, "c2hvcnQ=").unwrap();
+        let e = KeyEncryptionKey::from_file(&file)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("32 bytes") && !e.contains("c2hvcnQ"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

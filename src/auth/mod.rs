@@ -101,6 +101,15 @@ pub struct AuthConfig {
     /// API call records waiting for the writer; past it records are dropped and counted
     /// (`rampart_api_call_records_dropped_total`). Default 10000.
     pub call_record_queue: usize,
+    /// `false` stops recording API calls in the audit log (the node logs it at error level):
+    /// for benchmarks, or behind a gateway that keeps its own trail. Default `true`.
+    pub record_calls: bool,
+    /// A file holding a 256-bit key encryption key (base64, 32 bytes: `openssl rand -base64
+    /// 32`): the signing keys' private parts are sealed with it (AES-256-GCM) in the database,
+    /// so a copy of the database alone cannot mint tokens. Every node sharing the database needs
+    /// the same file. Default: none, and the keys are stored unsealed (the node warns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key_encryption_key_file: Option<PathBuf>,
 }
 
 impl Default for AuthConfig {
@@ -136,11 +145,12 @@ impl Default for AuthConfig {
                 },
                 time_limiter: TimeLimiterConfig {
                     timeout_duration_ms: 5_000,
-                    ..TimeLimiterConfig::default()
                 },
                 ..PolicyConfig::default()
             },
             call_record_queue: 10_000,
+            record_calls: true,
+            signing_key_encryption_key_file: None,
         }
     }
 }
@@ -317,8 +327,25 @@ pub async fn start(
             "AUTHENTICATION IS OFF (auth.enabled = false): every route answers anyone, with admin rights. Development only."
         );
     }
+    if !cfg.record_calls {
+        tracing::error!(
+            "API CALLS ARE NOT RECORDED (auth.record_calls = false): the audit trail misses every API call"
+        );
+    }
     let overlap = std::time::Duration::from_secs(cfg.token_ttl_s + cfg.leeway_s);
-    let keys = keys::SigningKeys::open(db.clone(), cfg.signing_alg, overlap)
+    let kek = match &cfg.signing_key_encryption_key_file {
+        Some(path) => Some(
+            keys::KeyEncryptionKey::from_file(path)
+                .context("auth.signing_key_encryption_key_file")?,
+        ),
+        None => {
+            tracing::warn!(
+                "auth.signing_key_encryption_key_file is not set: token signing keys are stored unsealed in the database"
+            );
+            None
+        }
+    };
+    let keys = keys::SigningKeys::open(db.clone(), cfg.signing_alg, overlap, kek)
         .await
         .context("auth: signing keys")?;
     let clients = clients::ClientRegistry::open(db.clone(), cfg.clients_file.as_deref())
@@ -342,9 +369,14 @@ pub async fn start(
     }
     let authorizer = authorizer::Authorizer::new(cfg, issuer, keys.clone(), registry, resilience)
         .context("auth.issuers")?;
-    let (calls, writer) =
-        calls::CallLog::start(db.clone(), node_id, cfg.call_record_queue, registry)
-            .context("auth: call record metrics")?;
+    let (calls, writer) = calls::CallLog::start(
+        db.clone(),
+        node_id,
+        cfg.call_record_queue,
+        cfg.record_calls,
+        registry,
+    )
+    .context("auth: call record metrics")?;
     let edge = Edge {
         enabled: cfg.enabled,
         issuer: issuer.to_owned(),

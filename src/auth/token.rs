@@ -312,6 +312,7 @@ pub async fn jwks(edge: web::Data<Edge>) -> HttpResponse {
 
 /// `POST /api/v1/auth/keys/rotate`: a new active key; the old ones verify until every token
 /// they signed has expired.
+#[utoipa::path(post, path = "/api/v1/auth/keys/rotate", responses((status = 200, description = "The new key and the keys it retired", body = super::keys::Rotation), (status = 500, body = Problem, content_type = "application/problem+json")))]
 pub async fn rotate(req: HttpRequest, edge: web::Data<Edge>) -> Result<HttpResponse, Problem> {
     let r = edge
         .keys

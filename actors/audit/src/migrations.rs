@@ -130,35 +130,22 @@ impl MigrationTrait for M20261202000003AuditCallColumns {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("audit_log_principal")
-                    .table(AuditLog::Table)
-                    .col(AuditLog::Principal)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("audit_log_operation")
-                    .table(AuditLog::Table)
-                    .col(AuditLog::Operation)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("audit_log_recorded_at")
-                    .table(AuditLog::Table)
-                    .col(AuditLog::RecordedAt)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await
+        for (name, col) in [
+            ("audit_log_principal", AuditLog::Principal),
+            ("audit_log_operation", AuditLog::Operation),
+            ("audit_log_recorded_at", AuditLog::RecordedAt),
+        ] {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table(AuditLog::Table)
+                        .col(col)
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }
