@@ -234,7 +234,18 @@ async fn an_import_on_node_a_is_scored_on_the_risk_nodes() {
 async fn killing_a_risk_node_mid_stream_loses_nothing_and_duplicates_nothing() {
     const N: i64 = 10_000;
     let c = Cluster::new("kill").await;
-    let a = c.node("node-a", "asset", &[]).await;
+    // AssetManagement applies the 10,000-host import in one handler call (one transaction,
+    // about 40,000 statements: 24 s alone on PostgreSQL in a debug build here), during which
+    // its mailbox cannot answer the liveness probe; at the default 10 s x 3 it is killed
+    // mid-import on a loaded machine. This test is about killing a *risk* node, so the asset
+    // node's probe period is raised (the import holding the mailbox is a known limit).
+    let a = c
+        .node(
+            "node-a",
+            "asset",
+            &[("RAMPART_PROBES__LIVENESS__PERIOD_MS", "60000")],
+        )
+        .await;
     let mut b = c.node("node-b", "risk", &[]).await;
     let cc = c.node("node-c", "risk", &[]).await;
     let (status, _, accepted) = post(
