@@ -1450,3 +1450,94 @@ fn the_openapi_document_declares_the_schemes_and_every_routes_permission() {
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn call_records_survive_a_kill_before_they_reach_the_database() {
+    let dir = std::env::temp_dir().join(format!("rampart-journal-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut node = LoggedNode::start(&dir, &[]).await;
+    let creds: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("admin-credentials.json")).unwrap())
+            .unwrap();
+    let secret = creds["client_secret"].as_str().unwrap().to_owned();
+    let token = issued_token(&node.base, "admin", &secret).await;
+
+    // This process takes SQLite's write lock and keeps it: the node's record writer cannot
+    // commit, while reads (WAL) go on.
+    let url = format!("sqlite://{}/rampart.sqlite", dir.display());
+    let db = rampart_platform::Db::connect::<rampart::schema::Migrator>(
+        &url,
+        &rampart_platform::DbOptions::default(),
+    )
+    .await
+    .unwrap();
+    let held = db.begin_write().await.unwrap();
+    let ids: Vec<String> = (0..5).map(|i| format!("journal-{i}")).collect();
+    for id in &ids {
+        let r = reqwest::Client::new()
+            .get(format!("{}/api/v1/assets", node.base))
+            .bearer_auth(&token)
+            .header("X-Request-Id", id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            200,
+            "answered without waiting on the record's write"
+        );
+    }
+    let journal = std::fs::read_to_string(dir.join("api-calls.journal")).unwrap();
+    for id in &ids {
+        assert!(journal.contains(id.as_str()), "{id} journaled");
+    }
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.join("api-calls.journal"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "owner-only journal");
+    }
+
+    // kill -9 with the records still uncommitted, then release the lock and start again.
+    node.stop();
+    drop(held);
+    drop(db);
+    let node = LoggedNode::start(&dir, &[]).await;
+    assert!(
+        node.logs().contains("were written to the audit trail"),
+        "the recovery is logged"
+    );
+    let auditor = issued_token(&node.base, "admin", &secret).await;
+    let mut seen: Vec<String> = Vec::new();
+    let all_there = common::wait_for(Duration::from_secs(30), async || {
+        let (status, _, entries) = call(
+            &format!("{}/api/v1/audit?limit=1000", node.base),
+            Some(&format!("Bearer {auditor}")),
+        )
+        .await;
+        assert_eq!(status, 200, "{entries}");
+        seen = entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event_type"] == "api.called")
+            .filter_map(|e| e["event"]["body"]["request_id"].as_str().map(str::to_owned))
+            .filter(|id| id.starts_with("journal-"))
+            .collect();
+        seen.len() >= ids.len()
+    })
+    .await;
+    assert!(all_there, "recovered records in the audit log: {seen:?}");
+    seen.sort();
+    assert_eq!(seen, ids, "each record once");
+    let (status, _, v) = call(
+        &format!("{}/api/v1/audit/verify", node.base),
+        Some(&format!("Bearer {auditor}")),
+    )
+    .await;
+    assert_eq!((status, v["ok"].clone()), (200, json!(true)), "{v}");
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}

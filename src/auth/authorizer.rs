@@ -500,7 +500,10 @@ impl Authorizer {
     async fn fetch(&self, issuer: &Issuer) -> Result<KeySet, String> {
         match &issuer.source {
             KeySource::Local(keys) => {
-                keys.reload().await.map_err(|e| e.to_string())?;
+                // A failed reload leaves the set loaded before (at start or the last reload).
+                if let Err(e) = keys.reload().await {
+                    tracing::warn!(error = %e, "reloading the signing keys failed; the loaded set keeps serving");
+                }
                 let mut set = KeySet {
                     keys: HashMap::new(),
                     fetched_at: Instant::now(),

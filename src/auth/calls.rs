@@ -1,14 +1,26 @@
 //! API call records ([`ApiCall`], CloudTrail's fields) on their way to the audit chain.
 //!
-//! The middleware hands each record to [`CallLog::record`], which never waits: the record goes
-//! into a bounded queue (`auth.call_record_queue`; past it records are dropped and counted in
-//! `rampart_api_call_records_dropped_total`, so a flood cannot grow memory). One writer task
-//! takes up to [`BATCH`] records at a time and writes them to the transactional outbox in one
-//! transaction (a failed write is retried with backoff, the batch kept); from there the relay
-//! publishes `api.called` events and AuditReporting appends them to its hash chain, each once
-//! (by event id). A record is durable once its batch has committed, at most one batch (a few
-//! ms under load) after its response; [`CallLog::shutdown`] drains the queue on a graceful stop.
+//! The middleware hands each record to [`CallLog::record`], which never waits on the database:
+//! the record becomes an `api.called` envelope, is appended as one JSON line to the node's
+//! **call journal** (`{node.data_dir}/api-calls.journal`, owner-only; one `write(2)` into the
+//! page cache, no fsync) and goes into a bounded queue (`auth.call_record_queue`; past it the
+//! record is dropped and counted in `rampart_api_call_records_dropped_total`, so a flood cannot
+//! grow memory). One writer task takes up to [`BATCH`] records at a time and writes them to the
+//! transactional outbox in one transaction (a failed write is retried with backoff); from there
+//! the relay publishes them and AuditReporting appends them to its hash chain, each once (by
+//! event id). When the writer has committed everything queued it empties the journal.
+//!
+//! A node killed before its writer committed (`kill -9`, a panic, an OOM kill) loses nothing:
+//! the next start writes the journal's records to the outbox before it serves ([`CallLog::start`]),
+//! as pending again where the row already exists, and the audit chain takes each event once. The
+//! journal is not fsynced, so a power loss can lose the last records (the kernel's writeback
+//! interval, 5 s by default on Linux); it is bounded by [`JOURNAL_MAX_BYTES`] (past it records
+//! are still queued but no longer journaled, counted in `rampart_api_call_records_unjournaled_total`).
+//! [`CallWriter::shutdown`] drains the queue on a graceful stop.
 
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rampart_contracts::edge::{API_CALLED, ApiCall};
@@ -22,12 +34,28 @@ pub const BATCH: usize = 256;
 /// The outbox `service` of the edge's events.
 pub const SERVICE: &str = "edge";
 
+/// Largest call journal, bytes (64 MiB: some 100,000 records).
+pub const JOURNAL_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The call journal's file name under the data directory.
+pub const JOURNAL_FILE: &str = "api-calls.journal";
+
+/// The append-only journal and the queue's sending side, under one lock so that the writer can
+/// tell "everything journaled has been received" (module docs).
+struct Journal {
+    file: std::fs::File,
+    len: u64,
+    tx: mpsc::Sender<Envelope>,
+}
+
 /// Handle to the record queue. Cheap to clone.
 #[derive(Clone)]
 pub struct CallLog {
     enabled: bool,
-    tx: mpsc::Sender<ApiCall>,
+    node: String,
+    journal: Arc<Mutex<Journal>>,
     dropped: prometheus::IntCounter,
+    unjournaled: prometheus::IntCounter,
     written: prometheus::IntCounter,
 }
 
@@ -37,56 +65,144 @@ pub struct CallWriter {
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// Why the call log could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CallLogError {
+    /// Metric registration failed.
+    #[error("call record metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// The journal could not be opened or read.
+    #[error("API call journal {path}: {reason}")]
+    Journal {
+        /// The journal's path.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// The records left by a previous run could not be written to the outbox.
+    #[error("API call journal {path}: writing {records} recovered records failed: {reason}")]
+    Recovery {
+        /// The journal's path.
+        path: PathBuf,
+        /// How many records it held.
+        records: usize,
+        /// The database error.
+        reason: String,
+    },
+}
+
+fn lock(j: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
+    match j.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Opens (creating, owner-only) the journal at `path` for reading and appending.
+fn open_journal(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        o.mode(0o600);
+    }
+    o.open(path)
+}
+
 impl CallLog {
-    /// Starts the writer on `db` for `node`, with a queue of `capacity` records; with
-    /// `enabled = false` ([`super::AuthConfig::record_calls`]) nothing is recorded.
+    /// Opens the journal in `data_dir`, writes the records a previous run left in it to the
+    /// outbox, then starts the writer on `db` for `node` with a queue of `capacity` records;
+    /// with `enabled = false` ([`super::AuthConfig::record_calls`]) nothing is recorded.
     ///
     /// # Errors
-    /// Metric registration errors.
-    pub fn start(
+    /// [`CallLogError`]: metric registration, an unreadable journal, recovered records that
+    /// cannot be written (the journal is then kept for the next start).
+    pub async fn start(
         db: Db,
         node: &str,
         capacity: usize,
         enabled: bool,
+        data_dir: &Path,
         registry: &prometheus::Registry,
-    ) -> Result<(Self, CallWriter), prometheus::Error> {
+    ) -> Result<(Self, CallWriter), CallLogError> {
         let dropped = prometheus::IntCounter::new(
             "rampart_api_call_records_dropped_total",
             "API call records dropped because the record queue was full",
+        )?;
+        let unjournaled = prometheus::IntCounter::new(
+            "rampart_api_call_records_unjournaled_total",
+            "API call records not journaled because the call journal was full",
         )?;
         let written = prometheus::IntCounter::new(
             "rampart_api_call_records_written_total",
             "API call records written to the outbox",
         )?;
         registry.register(Box::new(dropped.clone()))?;
+        registry.register(Box::new(unjournaled.clone()))?;
         registry.register(Box::new(written.clone()))?;
+        let path = data_dir.join(JOURNAL_FILE);
+        let journal_err = |e: std::io::Error| CallLogError::Journal {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(data_dir).map_err(journal_err)?;
+        let file = open_journal(&path).map_err(journal_err)?;
+        recover(&db, &path, &file).await?;
+        file.set_len(0).map_err(journal_err)?;
         let (tx, rx) = mpsc::channel(capacity.max(1));
+        let journal = Arc::new(Mutex::new(Journal { file, len: 0, tx }));
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let handle = tokio::spawn(write_loop(
             db,
-            node.to_owned(),
             rx,
             stopped,
             written.clone(),
+            journal.clone(),
         ));
         Ok((
             Self {
                 enabled,
-                tx,
+                node: node.to_owned(),
+                journal,
                 dropped,
+                unjournaled,
                 written,
             },
             CallWriter { handle, stop },
         ))
     }
 
-    /// Queues `call` without waiting (module docs).
+    /// Journals and queues `call` without waiting on the database (module docs).
     pub fn record(&self, call: ApiCall) {
         if !self.enabled {
             return;
         }
-        if self.tx.try_send(call).is_err() {
-            self.dropped.inc();
+        let envelope = match Envelope::new(API_CALLED, self.node.as_str(), &call) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, "API call record not encodable");
+                return;
+            }
+        };
+        let mut guard = lock(&self.journal);
+        // A plain reference, so the queue and the file are borrowed apart.
+        let j: &mut Journal = &mut guard;
+        match j.tx.try_reserve() {
+            Ok(permit) => {
+                let mut line = serde_json::to_vec(&envelope).unwrap_or_default();
+                line.push(b'\n');
+                if j.len + line.len() as u64 > JOURNAL_MAX_BYTES {
+                    self.unjournaled.inc();
+                } else if let Err(e) = j.file.write_all(&line) {
+                    self.unjournaled.inc();
+                    tracing::warn!(error = %e, "appending to the API call journal failed");
+                } else {
+                    j.len += line.len() as u64;
+                }
+                permit.send(envelope);
+            }
+            Err(_) => self.dropped.inc(),
         }
     }
 
@@ -94,6 +210,37 @@ impl CallLog {
     pub fn written(&self) -> u64 {
         self.written.get()
     }
+}
+
+/// Writes the records of a previous run's journal to the outbox (module docs).
+async fn recover(db: &Db, path: &Path, file: &std::fs::File) -> Result<(), CallLogError> {
+    let mut records = Vec::new();
+    for line in std::io::BufReader::new(file).lines() {
+        let Ok(line) = line else { break };
+        // A line cut by the crash does not parse and is the journal's end.
+        match serde_json::from_str::<Envelope>(&line) {
+            Ok(e) if e.event_type == API_CALLED => records.push(e),
+            _ => break,
+        }
+    }
+    if records.is_empty() {
+        return Ok(());
+    }
+    for chunk in records.chunks(BATCH) {
+        write(db, chunk, true)
+            .await
+            .map_err(|reason| CallLogError::Recovery {
+                path: path.to_owned(),
+                records: records.len(),
+                reason,
+            })?;
+    }
+    tracing::warn!(
+        records = records.len(),
+        journal = %path.display(),
+        "API call records of a previous run that was not stopped cleanly were written to the audit trail"
+    );
+    Ok(())
 }
 
 impl CallWriter {
@@ -108,10 +255,10 @@ impl CallWriter {
 
 async fn write_loop(
     db: Db,
-    node: String,
-    mut rx: mpsc::Receiver<ApiCall>,
+    mut rx: mpsc::Receiver<Envelope>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
     written: prometheus::IntCounter,
+    journal: Arc<Mutex<Journal>>,
 ) {
     let mut buf = Vec::with_capacity(BATCH);
     let mut last = false;
@@ -128,21 +275,13 @@ async fn write_loop(
                 }
             }
         }
-        let envelopes: Vec<Envelope> = buf
-            .drain(..)
-            .filter_map(|c| match Envelope::new(API_CALLED, node.as_str(), &c) {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    tracing::error!(error = %e, "API call record not encodable");
-                    None
-                }
-            })
-            .collect();
         let mut delay = Duration::from_millis(50);
+        let mut committed = false;
         for attempt in 1..=8 {
-            match write(&db, &envelopes).await {
+            match write(&db, &buf, false).await {
                 Ok(()) => {
-                    written.inc_by(envelopes.len() as u64);
+                    written.inc_by(buf.len() as u64);
+                    committed = true;
                     break;
                 }
                 Err(e) if attempt < 8 => {
@@ -151,7 +290,18 @@ async fn write_loop(
                     delay = (delay * 2).min(Duration::from_secs(5));
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, records = envelopes.len(), "API call records lost after 8 attempts");
+                    tracing::error!(error = %e, records = buf.len(), "writing API call records failed 8 times; they stay in the call journal for the next start");
+                }
+            }
+        }
+        buf.clear();
+        if committed {
+            // Everything journaled has been received and committed: the journal can be emptied.
+            let mut j = lock(&journal);
+            if rx.is_empty() && j.len > 0 {
+                match j.file.set_len(0) {
+                    Ok(()) => j.len = 0,
+                    Err(e) => tracing::warn!(error = %e, "emptying the API call journal failed"),
                 }
             }
         }
@@ -161,12 +311,17 @@ async fn write_loop(
     }
 }
 
-async fn write(db: &Db, envelopes: &[Envelope]) -> Result<(), String> {
+/// Writes `envelopes` to the outbox in one transaction; `replay`: rows that exist already are
+/// made pending again instead of failing the batch (recovery).
+async fn write(db: &Db, envelopes: &[Envelope], replay: bool) -> Result<(), String> {
     let tx = db.begin_write().await.map_err(|e| e.to_string())?;
     for e in envelopes {
-        rampart_platform::outbox::append(&tx, SERVICE, e)
-            .await
-            .map_err(|e| e.to_string())?;
+        let r = if replay {
+            rampart_platform::outbox::append_replay(&tx, SERVICE, e).await
+        } else {
+            rampart_platform::outbox::append(&tx, SERVICE, e).await
+        };
+        r.map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())
 }

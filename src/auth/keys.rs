@@ -252,6 +252,7 @@ impl SigningKeys {
                 verifying: HashMap::new(),
             }))),
         };
+        keys.purge().await?;
         keys.reload().await?;
         if keys.current().active.is_none() {
             keys.insert_new().await?;
@@ -296,11 +297,9 @@ impl SigningKeys {
     /// # Errors
     /// Database errors; a stored key that does not parse.
     pub async fn reload(&self) -> Result<(), KeyError> {
+        // Only reads: the authorizer reloads on an unknown kid, which must not wait on the
+        // database's write lock. Expired keys are skipped here and purged by `purge`.
         let now = Utc::now();
-        row::Entity::delete_many()
-            .filter(row::Column::VerifyUntil.lt(now))
-            .exec(self.db.conn())
-            .await?;
         let rows = row::Entity::find()
             .order_by_desc(row::Column::CreatedAt)
             .all(self.db.conn())
@@ -309,6 +308,9 @@ impl SigningKeys {
         let mut jwks = Vec::new();
         let mut verifying = HashMap::new();
         for r in rows {
+            if r.verify_until.is_some_and(|t| t < now) {
+                continue;
+            }
             let Some(alg) = parse_alg(&r.alg) else {
                 tracing::warn!(kid = %r.kid, alg = %r.alg, "signing key of an unknown algorithm ignored");
                 continue;
@@ -346,6 +348,18 @@ impl SigningKeys {
         Ok(())
     }
 
+    /// Deletes the keys whose overlap has ended (at open and rotation).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn purge(&self) -> Result<(), KeyError> {
+        row::Entity::delete_many()
+            .filter(row::Column::VerifyUntil.lt(Utc::now()))
+            .exec(self.db.conn())
+            .await?;
+        Ok(())
+    }
+
     /// Makes a new key the signer and retires every other (module docs).
     ///
     /// # Errors
@@ -362,6 +376,7 @@ impl SigningKeys {
             .into_iter()
             .map(|r| r.kid)
             .collect();
+        self.purge().await?;
         let kid = self.insert_new().await?;
         row::Entity::update_many()
             .col_expr(row::Column::RetiredAt, sea_orm::sea_query::Expr::value(now))

@@ -374,9 +374,11 @@ pub async fn start(
         node_id,
         cfg.call_record_queue,
         cfg.record_calls,
+        data_dir,
         registry,
     )
-    .context("auth: call record metrics")?;
+    .await
+    .context("auth: API call records")?;
     let edge = Edge {
         enabled: cfg.enabled,
         issuer: issuer.to_owned(),
