@@ -13,4 +13,5 @@ pub mod node;
 pub mod problem;
 pub mod schema;
 pub mod services;
+pub mod shield;
 pub mod tls;
