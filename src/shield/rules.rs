@@ -458,3 +458,135 @@ statement = { size = { field = "uri", max_bytes = 64 } }
         assert!(e.message.contains("deeper"), "{e}");
     }
 }
+
+/// The rules in force, read from a file and replaced when the file changes and parses
+/// (module docs: a bad file is refused and the rules in force stay). Cheap to clone.
+#[derive(Clone)]
+pub struct RuleFile {
+    path: std::path::PathBuf,
+    current: std::sync::Arc<arc_swap::ArcSwap<RuleSet>>,
+    stamp: std::sync::Arc<std::sync::Mutex<Option<(std::time::SystemTime, u64)>>>,
+}
+
+/// Why a rules file could not be (re)loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleFileError {
+    /// The file could not be read.
+    #[error("rules file {path}: {reason}")]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
+    /// The file does not parse or validate.
+    #[error("{path}: {error}")]
+    Invalid {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Where and what.
+        error: RuleError,
+    },
+}
+
+impl RuleFile {
+    /// Loads `path`.
+    ///
+    /// # Errors
+    /// [`RuleFileError`]: unreadable or invalid (a node refuses to start with it).
+    pub fn open(path: &std::path::Path) -> Result<Self, RuleFileError> {
+        let (set, stamp) = Self::read(path)?;
+        Ok(Self {
+            path: path.to_owned(),
+            current: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(set)),
+            stamp: std::sync::Arc::new(std::sync::Mutex::new(stamp)),
+        })
+    }
+
+    fn read(
+        path: &std::path::Path,
+    ) -> Result<(RuleSet, Option<(std::time::SystemTime, u64)>), RuleFileError> {
+        let read_err = |e: std::io::Error| RuleFileError::Read {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        };
+        let meta = std::fs::metadata(path).map_err(read_err)?;
+        let text = std::fs::read_to_string(path).map_err(read_err)?;
+        let set = RuleSet::parse(&text).map_err(|error| RuleFileError::Invalid {
+            path: path.to_owned(),
+            error,
+        })?;
+        Ok((set, meta.modified().ok().map(|m| (m, meta.len()))))
+    }
+
+    /// The rules in force.
+    pub fn current(&self) -> std::sync::Arc<RuleSet> {
+        self.current.load_full()
+    }
+
+    /// Reloads the file if its modification time or size changed: `Ok(true)` when new rules
+    /// are in force, `Ok(false)` when unchanged.
+    ///
+    /// # Errors
+    /// [`RuleFileError`] for an unreadable or invalid file; the rules in force stay (and the
+    /// same bad file is not reported again until it changes).
+    pub fn reload_if_changed(&self) -> Result<bool, RuleFileError> {
+        let meta = std::fs::metadata(&self.path).map_err(|e| RuleFileError::Read {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })?;
+        let now = meta.modified().ok().map(|m| (m, meta.len()));
+        let mut stamp = match self.stamp.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if now.is_some() && *stamp == now {
+            return Ok(false);
+        }
+        *stamp = now;
+        let (set, _) = Self::read(&self.path)?;
+        self.current.store(std::sync::Arc::new(set));
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_file_replaces_the_rules_and_a_bad_one_leaves_them() {
+        let dir = std::env::temp_dir().join(format!("rampart-rules-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rules.toml");
+        std::fs::write(&path, "default_action = \"allow\"\n").unwrap();
+        let file = RuleFile::open(&path).unwrap();
+        assert_eq!(file.current().default_action, Action::Allow);
+        assert!(!file.reload_if_changed().unwrap(), "unchanged");
+
+        std::fs::write(&path, "default_action = \"block\"\n# a longer file\n").unwrap();
+        assert!(file.reload_if_changed().unwrap());
+        assert_eq!(file.current().default_action, Action::Block);
+
+        std::fs::write(
+            &path,
+            "default_action = \"allow\"\n[[rules]]\nname = \"x\"\n",
+        )
+        .unwrap();
+        let e = file.reload_if_changed().unwrap_err().to_string();
+        assert!(e.contains("rules.toml") && e.contains("line"), "{e}");
+        assert_eq!(
+            file.current().default_action,
+            Action::Block,
+            "the rules in force stay"
+        );
+        assert!(
+            !file.reload_if_changed().unwrap(),
+            "the bad file is reported once"
+        );
+
+        std::fs::write(&path, "not toml at all = = =\n").unwrap();
+        assert!(RuleFile::open(&path).is_err(), "refused at start");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
