@@ -42,6 +42,8 @@ pub struct Config {
     pub controls: ControlsConfig,
     /// The identity edge: token service, authorizer, RBAC ([`crate::auth`]).
     pub auth: crate::auth::AuthConfig,
+    /// `[shield]`: WAF-style rules, throttling and connection shielding (src/shield).
+    pub shield: crate::shield::ShieldConfig,
 }
 
 /// ControlMapping settings.
@@ -523,6 +525,7 @@ pub enum ConfigError {
 /// The top-level sections of [`Config`], as environment variables spell them.
 const SECTIONS: &[&str] = &[
     "auth",
+    "shield",
     "node",
     "http",
     "supervision",

@@ -30,6 +30,8 @@ pub struct Node {
     pub edge: web::Data<crate::auth::Edge>,
     /// The call-record writer, stopped after the HTTP server.
     pub call_writer: crate::auth::calls::CallWriter,
+    /// The traffic shield (rules, throttling, shedding); `None` when `shield.enabled = false`.
+    pub shield: Option<Arc<crate::shield::Shield>>,
 }
 
 impl Node {
@@ -201,6 +203,17 @@ impl Node {
             &resilience,
         )
         .await?;
+        let shield = if cfg.shield.enabled {
+            Some(
+                crate::shield::Shield::new(&cfg.shield, &db, &cfg.node.id, &registry)
+                    .context("starting the shield ([shield])")?,
+            )
+        } else {
+            tracing::error!(
+                "shield.enabled = false: NO request rules, throttling, shedding or header limits protect this node"
+            );
+            None
+        };
         let handle = root.start(&rt);
         let state = web::Data::new(AppState {
             node_id: cfg.node.id.clone(),
@@ -219,6 +232,7 @@ impl Node {
             services: service_state,
             edge: edge.edge,
             call_writer: edge.writer,
+            shield,
         })
     }
 }
@@ -244,14 +258,32 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let services = node.services.clone();
     let edge = node.edge.clone();
     let max_body = cfg.http.max_body_bytes;
+    let shield_data = node.shield.clone().map(web::Data::from);
+    let timers = node
+        .shield
+        .as_ref()
+        .map(crate::shield::Shield::spawn_timers)
+        .unwrap_or_default();
     let mut server = HttpServer::new(move || {
-        App::new()
+        let mut app = App::new()
             .app_data(state.clone())
             .app_data(services.clone())
-            .app_data(edge.clone())
-            // The authorizer (and the API call records) inside the access log.
+            .app_data(edge.clone());
+        if let Some(s) = &shield_data {
+            app = app.app_data(s.clone());
+        }
+        app
+            // Innermost: throttling, where the authorizer has named the client.
+            .wrap(actix_web::middleware::from_fn(
+                crate::shield::middleware::throttle,
+            ))
+            // The authorizer (and the API call records) inside the shield's filter.
             .wrap(actix_web::middleware::from_fn(
                 crate::auth::middleware::authorize,
+            ))
+            // Connection, in-flight and header limits, client address, the rules.
+            .wrap(actix_web::middleware::from_fn(
+                crate::shield::middleware::filter,
             ))
             .wrap(
                 // `%r` would log the raw query string: secrets put in a URL are redacted.
@@ -263,8 +295,32 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             .wrap(hsts.clone())
             .configure(|c| http::configure(c, max_body, &mut crate::auth::RouteTable::default()))
     });
-    if cfg.http.workers > 0 {
-        server = server.workers(cfg.http.workers);
+    let workers = if cfg.http.workers > 0 {
+        cfg.http.workers
+    } else {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    };
+    server = server.workers(workers);
+    if let Some(sh) = &node.shield {
+        let c = &sh.cfg;
+        let on_connect = sh.clone();
+        server = server
+            // actix-web's limit is per worker.
+            .max_connections(c.max_connections.div_ceil(workers).max(1))
+            .client_request_timeout(std::time::Duration::from_millis(
+                c.client_request_timeout_ms,
+            ))
+            .client_disconnect_timeout(std::time::Duration::from_millis(
+                c.client_disconnect_timeout_ms,
+            ))
+            .keep_alive(if c.keep_alive_s == 0 {
+                actix_web::http::KeepAlive::Disabled
+            } else {
+                actix_web::http::KeepAlive::Timeout(std::time::Duration::from_secs(c.keep_alive_s))
+            })
+            .on_connect(move |conn, ext| {
+                crate::shield::conn::on_connect(&on_connect, conn, ext);
+            });
     }
     let (bound, reloader) = match tls {
         Some((mut server_config, reloader)) => {
@@ -285,6 +341,9 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let result = server.await.context("HTTP server");
     if let Some(r) = reloader {
         r.abort();
+    }
+    for t in timers {
+        t.abort();
     }
     node.call_writer
         .shutdown(std::time::Duration::from_secs(10))

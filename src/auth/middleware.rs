@@ -215,7 +215,7 @@ pub async fn authorize(
             req.method(),
             rule.map_or(path.as_str(), |r| r.pattern.as_str())
         ),
-        source_ip: req.peer_addr().map(|a| a.ip().to_string()),
+        source_ip: crate::shield::client_ip(&req).map(|a| a.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -26,10 +26,25 @@
 //!
 //! Statements: `ip_set` (IPv4/IPv6 CIDRs, a bare address is a /32 or /128), `geo_match`
 //! (ISO 3166-1 alpha-2 codes, looked up by the caller's country database), `size` (URI, header
-//! count, one header's bytes, body bytes), `method`, `path_prefix`, and `and` / `or` / `not`.
-//! Rate-based statements need per-key state and are evaluated elsewhere (issue 11, part of the
-//! shield). [`RuleSet::parse`] validates everything at load: a bad file is refused with the
-//! line of the problem, so the rules in force stay.
+//! count, one header's bytes, body bytes), `method`, `path_prefix`, and `and` / `or` / `not`,
+//! and at a rule's top level `rate_based` (AWS WAF's rate-based rule statement):
+//!
+//! ```toml
+//! [[rules]]
+//! name = "flood-guard"
+//! action = "block"
+//! statement = { rate_based = { limit = 600, window_s = 60, aggregate = "ip", scope_down = { path_prefix = ["/api/"] } } }
+//! ```
+//!
+//! A rate-based statement counts the requests that reach it (and match its optional
+//! `scope_down`) under a key chosen by `aggregate` (`ip`: the client address; `forwarded_ip`:
+//! the first `X-Forwarded-For` address as sent, requests without one are not counted;
+//! `client_id`: the client the request claims, its bearer token's `client_id` / `sub` or its
+//! Basic user name, unverified as AWS WAF's custom keys are, the client address when it claims
+//! none; `constant`: one key for all) and matches while the key is over `limit` requests per
+//! `window_s` (60 to 600 s, AWS WAF's evaluation windows). The state behind it is kept by the
+//! caller ([`Context::over_rate`]). [`RuleSet::parse`] validates everything at load: a bad file
+//! is refused with the line of the problem, so the rules in force stay.
 
 use std::net::IpAddr;
 
@@ -51,6 +66,64 @@ pub enum Action {
     Block,
     /// Count it and add the labels; evaluation goes on.
     Count,
+}
+
+/// How a rate-based statement groups requests (AWS WAF `AggregateKeyType`; module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    /// The client address (the socket's, or the trusted proxies' `X-Forwarded-For` entry).
+    #[default]
+    Ip,
+    /// The first `X-Forwarded-For` address, as sent.
+    ForwardedIp,
+    /// The client id the request claims.
+    ClientId,
+    /// All requests under one key.
+    Constant,
+}
+
+/// Smallest `limit` of a rate-based statement (AWS WAF's minimum).
+pub const MIN_RATE_LIMIT: u64 = 10;
+/// Evaluation windows of a rate-based statement, seconds (AWS WAF's: 60 to 600 s).
+pub const RATE_WINDOWS_S: std::ops::RangeInclusive<u64> = 60..=600;
+
+/// The key a rate-based statement counted a request under.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RateKey {
+    /// `ip` and `forwarded_ip` aggregation.
+    Ip(IpAddr),
+    /// `client_id` aggregation.
+    Client(String),
+    /// `constant` aggregation.
+    Constant,
+}
+
+impl std::fmt::Display for RateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ip(ip) => write!(f, "ip:{ip}"),
+            Self::Client(c) => write!(f, "client:{c}"),
+            Self::Constant => f.write_str("constant"),
+        }
+    }
+}
+
+/// What [`RuleSet::evaluate`] needs from outside the rules: the country database and the
+/// rate-based statements' counters.
+pub trait Context {
+    /// The ISO 3166-1 alpha-2 country of `ip`; `None` when unknown (matched by no `geo_match`).
+    fn country(&self, ip: IpAddr) -> Option<String>;
+    /// Counts one request under `key` for the rate-based statement of rule `rule` (`limit`
+    /// requests per `window_s` seconds); `Some(wait)` when the key is over the limit, with the
+    /// time until one more request would be within it.
+    fn over_rate(
+        &self,
+        rule: &str,
+        limit: u64,
+        window_s: u64,
+        key: &RateKey,
+    ) -> Option<std::time::Duration>;
 }
 
 /// What a `size` statement measures.
@@ -92,6 +165,20 @@ pub enum Statement {
     Or(Vec<Statement>),
     /// The inner statement does not match.
     Not(Box<Statement>),
+    /// More than `limit` requests per `window_s` seconds under one key (module docs). Only at
+    /// a rule's top level.
+    RateBased {
+        /// Requests allowed per window under one key (at least [`MIN_RATE_LIMIT`]).
+        limit: u64,
+        /// The window, seconds ([`RATE_WINDOWS_S`]).
+        window_s: u64,
+        /// The grouping key.
+        #[serde(default)]
+        aggregate: Aggregate,
+        /// Only requests matching this are counted.
+        #[serde(default)]
+        scope_down: Option<Box<Statement>>,
+    },
 }
 
 /// One rule.
@@ -136,6 +223,15 @@ pub struct RuleError {
     pub message: String,
 }
 
+/// A rate-based match: the key over its limit and how long until it is within it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateHit {
+    /// The key counted.
+    pub key: RateKey,
+    /// Until one more request under the key would be within the limit.
+    pub retry_after: std::time::Duration,
+}
+
 /// What the rules see of a request.
 #[derive(Debug, Clone)]
 pub struct RequestView<'a> {
@@ -153,6 +249,10 @@ pub struct RequestView<'a> {
     pub max_header_bytes: u64,
     /// `Content-Length`, when given.
     pub body_bytes: Option<u64>,
+    /// The first `X-Forwarded-For` address as sent (for `forwarded_ip` aggregation).
+    pub forwarded: Option<IpAddr>,
+    /// The client id the request claims (for `client_id` aggregation).
+    pub claimed_client: Option<&'a str>,
 }
 
 /// The outcome of [`RuleSet::evaluate`].
@@ -166,6 +266,8 @@ pub struct Verdict {
     pub counted: Vec<String>,
     /// Labels of every matching rule.
     pub labels: Vec<String>,
+    /// Set when the deciding rule is rate-based.
+    pub rate: Option<RateHit>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -212,6 +314,29 @@ fn check(s: &Statement, depth: usize) -> Result<(), String> {
             v.iter().try_for_each(|s| check(s, depth + 1))
         }
         Statement::Not(s) => check(s, depth + 1),
+        Statement::RateBased {
+            limit,
+            window_s,
+            scope_down,
+            ..
+        } => {
+            if depth != 1 {
+                return Err("rate_based is only allowed as a rule's statement".to_owned());
+            }
+            if *limit < MIN_RATE_LIMIT || *limit > 2_000_000_000 {
+                return Err(format!(
+                    "rate_based: limit {limit} is outside {MIN_RATE_LIMIT}..=2000000000"
+                ));
+            }
+            if !RATE_WINDOWS_S.contains(window_s) {
+                return Err(format!(
+                    "rate_based: window_s {window_s} is outside 60..=600 seconds"
+                ));
+            }
+            scope_down
+                .as_deref()
+                .map_or(Ok(()), |s| check(s, depth + 1))
+        }
         Statement::IpSet(_) | Statement::Size { .. } => Ok(()),
     }
 }
@@ -276,19 +401,43 @@ impl RuleSet {
         })
     }
 
-    /// Evaluates the rules on `req` (module docs); `country` looks an address up in the
-    /// user's country database (`None`: unknown, matched by no `geo_match`).
-    pub fn evaluate(
-        &self,
-        req: &RequestView<'_>,
-        country: &dyn Fn(IpAddr) -> Option<String>,
-    ) -> Verdict {
+    /// Evaluates the rules on `req` (module docs); `ctx` looks addresses up in the user's
+    /// country database and keeps the rate-based statements' counters.
+    pub fn evaluate(&self, req: &RequestView<'_>, ctx: &dyn Context) -> Verdict {
         let mut counted = Vec::new();
         let mut labels = Vec::new();
         for r in &self.rules {
-            if !matches(&r.statement, req, country) {
-                continue;
-            }
+            let rate = if let Statement::RateBased {
+                limit,
+                window_s,
+                aggregate,
+                scope_down,
+            } = &r.statement
+            {
+                if scope_down.as_deref().is_some_and(|s| !matches(s, req, ctx)) {
+                    continue;
+                }
+                let key = match aggregate {
+                    Aggregate::Ip => RateKey::Ip(req.client),
+                    Aggregate::ForwardedIp => match req.forwarded {
+                        Some(ip) => RateKey::Ip(ip),
+                        None => continue,
+                    },
+                    Aggregate::ClientId => req
+                        .claimed_client
+                        .map_or(RateKey::Ip(req.client), |c| RateKey::Client(c.to_owned())),
+                    Aggregate::Constant => RateKey::Constant,
+                };
+                match ctx.over_rate(&r.name, *limit, *window_s, &key) {
+                    Some(retry_after) => Some(RateHit { key, retry_after }),
+                    None => continue,
+                }
+            } else {
+                if !matches(&r.statement, req, ctx) {
+                    continue;
+                }
+                None
+            };
             labels.extend(r.labels.iter().cloned());
             match r.action {
                 Action::Count => counted.push(r.name.clone()),
@@ -298,6 +447,7 @@ impl RuleSet {
                         rule: Some(r.name.clone()),
                         counted,
                         labels,
+                        rate,
                     };
                 }
             }
@@ -307,18 +457,39 @@ impl RuleSet {
             rule: None,
             counted,
             labels,
+            rate: None,
         }
+    }
+
+    /// Whether a rate-based rule aggregates by client id (the caller then extracts the
+    /// claimed client id of each request).
+    pub fn aggregates_by_client(&self) -> bool {
+        self.rules.iter().any(|r| {
+            matches!(
+                r.statement,
+                Statement::RateBased {
+                    aggregate: Aggregate::ClientId,
+                    ..
+                }
+            )
+        })
+    }
+
+    /// The rate-based rules: `(name, limit, window_s)`, for the caller's counters.
+    pub fn rate_rules(&self) -> impl Iterator<Item = (&str, u64, u64)> {
+        self.rules.iter().filter_map(|r| match &r.statement {
+            Statement::RateBased {
+                limit, window_s, ..
+            } => Some((r.name.as_str(), *limit, *window_s)),
+            _ => None,
+        })
     }
 }
 
-fn matches(
-    s: &Statement,
-    req: &RequestView<'_>,
-    country: &dyn Fn(IpAddr) -> Option<String>,
-) -> bool {
+fn matches(s: &Statement, req: &RequestView<'_>, ctx: &dyn Context) -> bool {
     match s {
         Statement::IpSet(nets) => nets.iter().any(|n| n.contains(&req.client)),
-        Statement::GeoMatch(codes) => country(req.client).is_some_and(|c| codes.contains(&c)),
+        Statement::GeoMatch(codes) => ctx.country(req.client).is_some_and(|c| codes.contains(&c)),
         Statement::Size { field, max_bytes } => {
             let v = match field {
                 SizeField::Uri => req.uri_bytes,
@@ -330,9 +501,11 @@ fn matches(
         }
         Statement::Method(ms) => ms.iter().any(|m| m == req.method),
         Statement::PathPrefix(ps) => ps.iter().any(|p| req.path.starts_with(p.as_str())),
-        Statement::And(v) => v.iter().all(|s| matches(s, req, country)),
-        Statement::Or(v) => v.iter().any(|s| matches(s, req, country)),
-        Statement::Not(s) => !matches(s, req, country),
+        Statement::And(v) => v.iter().all(|s| matches(s, req, ctx)),
+        Statement::Or(v) => v.iter().any(|s| matches(s, req, ctx)),
+        Statement::Not(s) => !matches(s, req, ctx),
+        // Only at the top level (checked at load), handled by `evaluate`.
+        Statement::RateBased { .. } => false,
     }
 }
 
@@ -349,6 +522,8 @@ mod tests {
             header_count: 3,
             max_header_bytes: 40,
             body_bytes: None,
+            forwarded: None,
+            claimed_client: None,
         }
     }
 
@@ -378,26 +553,120 @@ action = "block"
 statement = { size = { field = "uri", max_bytes = 64 } }
 "#;
 
-    fn country(ip: IpAddr) -> Option<String> {
-        (ip.to_string() == "192.0.2.7").then(|| "KP".to_owned())
+    /// Country of 192.0.2.7 is KP; a rate-based key is over its limit after `limit` requests
+    /// (a plain counter: the real counters are the shield's).
+    #[derive(Default)]
+    struct Ctx(std::sync::Mutex<std::collections::HashMap<String, u64>>);
+
+    impl Context for Ctx {
+        fn country(&self, ip: IpAddr) -> Option<String> {
+            (ip.to_string() == "192.0.2.7").then(|| "KP".to_owned())
+        }
+        fn over_rate(
+            &self,
+            rule: &str,
+            limit: u64,
+            _window_s: u64,
+            key: &RateKey,
+        ) -> Option<std::time::Duration> {
+            let mut m = self.0.lock().unwrap();
+            let n = m.entry(format!("{rule}/{key}")).or_default();
+            *n += 1;
+            (*n > limit).then_some(std::time::Duration::from_secs(6))
+        }
+    }
+
+    #[test]
+    fn rate_based_rules_count_per_key_within_their_scope() {
+        let set = RuleSet::parse(
+            r#"
+default_action = "allow"
+[[rules]]
+name = "api-flood"
+action = "block"
+statement = { rate_based = { limit = 10, window_s = 60, scope_down = { path_prefix = ["/api/"] } } }
+[[rules]]
+name = "per-client"
+action = "block"
+statement = { rate_based = { limit = 10, window_s = 60, aggregate = "client_id" } }
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            set.rate_rules().collect::<Vec<_>>(),
+            [("api-flood", 10, 60), ("per-client", 10, 60)]
+        );
+        let ctx = Ctx::default();
+        for _ in 0..10 {
+            let v = set.evaluate(&req("10.0.0.1", "GET", "/api/v1/risks"), &ctx);
+            assert_eq!(v.action, Action::Allow);
+        }
+        let v = set.evaluate(&req("10.0.0.1", "GET", "/api/v1/risks"), &ctx);
+        assert_eq!(v.rule.as_deref(), Some("api-flood"));
+        assert_eq!(
+            v.rate,
+            Some(RateHit {
+                key: RateKey::Ip("10.0.0.1".parse().unwrap()),
+                retry_after: std::time::Duration::from_secs(6)
+            })
+        );
+        // Another source has its own count; outside the scope nothing is counted by the first.
+        let v = set.evaluate(&req("10.0.0.2", "GET", "/api/v1/risks"), &ctx);
+        assert_eq!(v.action, Action::Allow);
+        let mut r = req("10.0.0.1", "GET", "/livez");
+        r.claimed_client = Some("ci");
+        for _ in 0..10 {
+            assert_eq!(set.evaluate(&r, &ctx).action, Action::Allow);
+        }
+        let v = set.evaluate(&r, &ctx);
+        assert_eq!(v.rule.as_deref(), Some("per-client"));
+        assert_eq!(
+            v.rate.map(|h| h.key),
+            Some(RateKey::Client("ci".to_owned()))
+        );
+    }
+
+    #[test]
+    fn rate_based_is_validated() {
+        for (body, needle) in [
+            ("{ rate_based = { limit = 5, window_s = 60 } }", "limit 5"),
+            (
+                "{ rate_based = { limit = 100, window_s = 30 } }",
+                "window_s 30",
+            ),
+            (
+                "{ not = { rate_based = { limit = 100, window_s = 60 } } }",
+                "only allowed",
+            ),
+            (
+                "{ rate_based = { limit = 100, window_s = 60, aggregate = \"cookie\" } }",
+                "cookie",
+            ),
+        ] {
+            let text = format!(
+                "default_action = \"allow\"\n[[rules]]\nname = \"r\"\naction = \"block\"\nstatement = {body}\n"
+            );
+            let e = RuleSet::parse(&text).unwrap_err();
+            assert!(e.to_string().contains(needle), "{body}: {e}");
+        }
     }
 
     #[test]
     fn first_deciding_rule_wins_and_count_rules_only_label() {
         let set = RuleSet::parse(RULES).unwrap();
-        let v = set.evaluate(&req("192.0.2.7", "POST", "/api/v1/alarms"), &country);
+        let v = set.evaluate(&req("192.0.2.7", "POST", "/api/v1/alarms"), &Ctx::default());
         assert_eq!(v.action, Action::Block);
         assert_eq!(v.rule.as_deref(), Some("geo-block-writes"));
         assert_eq!(v.counted, ["count-api"]);
         assert_eq!(v.labels, ["api", "geo"]);
         // Reads from the same country pass; the office range is allowed before any block.
-        let v = set.evaluate(&req("192.0.2.7", "GET", "/api/v1/risks"), &country);
+        let v = set.evaluate(&req("192.0.2.7", "GET", "/api/v1/risks"), &Ctx::default());
         assert_eq!((v.action, v.rule), (Action::Allow, None));
         let long =
             "/api/v1/assets/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-        let v = set.evaluate(&req("2001:db8:1::5", "GET", long), &country);
+        let v = set.evaluate(&req("2001:db8:1::5", "GET", long), &Ctx::default());
         assert_eq!(v.rule.as_deref(), Some("office"));
-        let v = set.evaluate(&req("10.0.0.1", "GET", long), &country);
+        let v = set.evaluate(&req("10.0.0.1", "GET", long), &Ctx::default());
         assert_eq!(v.rule.as_deref(), Some("long-uri"));
         assert_eq!(v.action, Action::Block);
     }

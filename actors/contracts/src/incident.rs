@@ -37,6 +37,9 @@ pub struct IncidentView {
     pub closed_at: Option<String>,
 }
 
+/// Event type of [`Alarm`].
+pub const ALARM_RAISED: &str = "alarm.raised";
+
 /// Body of `alarm.raised`: an alarm from a monitoring source (SIEM, IDS, …).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alarm {
