@@ -160,6 +160,7 @@ impl Node {
             max_import_bytes: cfg.api.max_import_bytes,
             jobs: Arc::new(tokio::sync::Semaphore::new(cfg.api.max_pending_jobs.max(1))),
             risk_policy,
+            risk_reads: crate::api::risks::RiskReads::new(&db),
             fault_injection: cfg.demo.fault_injection,
         });
         let mut echo = None;

@@ -66,6 +66,9 @@ pub struct ServiceState {
     pub jobs: Arc<Semaphore>,
     /// Policy of calls to RiskAnalysis for `GET /assets/{id}/risk`.
     pub risk_policy: RiskQueryPolicy,
+    /// RiskAnalysis's read side on this node: the register and current risks, cached by write
+    /// generation ([`risks::RiskReads::new`]).
+    pub risk_reads: risks::RiskReads,
     /// Whether the `X-Rampart-Fault` request header is honoured (config `demo.fault_injection`).
     pub fault_injection: bool,
 }

@@ -7,6 +7,12 @@
 //! | `POST /threat-intel/{kev\|osv\|nvd\|epss}` | 202 + job id; the body is the feed (OSV: JSON or `all.zip`; EPSS: FIRST's CSV) |
 //! | `GET /risks?page=&per_page=&min_score=&level=&asset=&kev_only=` | the risk register, highest score first |
 //! | `GET /assets/{id}/risk` | its current risk, asked of RiskAnalysis (stale cached answer while it cannot answer) |
+//!
+//! The register and, on a node that runs RiskAnalysis, an asset's current risk are read through
+//! the node's read model ([`RiskReads`], [`rampart_risk::read_model`]): answers cached under
+//! RiskAnalysis's write counter, which every writing transaction of any replica bumps, so a read
+//! costs neither an actor round trip nor a query while nothing changed, and never returns less
+//! than a write acknowledged before it. Another node's RiskAnalysis is still asked over RabbitMQ.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,16 +26,93 @@ use super::common::{
 use crate::auth::{Permission as P, Routes};
 use crate::problem::Problem;
 use rampart_asset::store as assets;
-use rampart_contracts::risk::{AssetRisk, CurrentRisk, FindingView};
+use rampart_contracts::risk::{AssetRisk, FindingView};
 use rampart_platform::jobs::{self, run as run_job};
 
 use super::assets::asset_id;
 use super::common::Accepted;
+use rampart_platform::Db;
 use rampart_risk::FeedError;
 use rampart_risk::actor::{IngestFeed, remote_current_risk};
 use rampart_risk::feeds::{epss, kev, nvd, osv};
-use rampart_risk::store::{FeedInput, FindingFilter, IngestOutcome, list_findings, parse_level};
+use rampart_risk::read_model::RiskReadModel;
+use rampart_risk::store::{FeedInput, FindingFilter, IngestOutcome, parse_level};
 use rampart_supervisors::resilience::{CallError, Served};
+
+/// Most asset id -> key pairs [`RiskReads`] remembers (the bound is in bytes: 4 MiB, some
+/// 30,000 keys of 64 characters).
+pub const ASSET_KEY_CACHE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The node's read side of RiskAnalysis (one per node, in [`ServiceState`]): the read model of
+/// the register and of current risks, and the asset id -> key pairs the routes resolve (an
+/// asset's key never changes and assets are retired, never deleted, so a pair once found holds;
+/// ids not found are not remembered).
+pub struct RiskReads {
+    /// Register pages and current-risk answers, by write generation.
+    pub model: RiskReadModel,
+    asset_keys: moka::sync::Cache<i64, std::sync::Arc<str>>,
+}
+
+impl std::fmt::Debug for RiskReads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RiskReads")
+            .field("model", &self.model)
+            .field("asset_keys", &self.asset_keys.entry_count())
+            .finish()
+    }
+}
+
+/// The body of `GET /risks`: [`Page`] of [`FindingView`] as JSON.
+fn render_register(
+    filter: &FindingFilter,
+    items: Vec<FindingView>,
+    total: u64,
+) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec(&Page {
+        items,
+        page: filter.page,
+        per_page: filter.per_page,
+        total,
+    })
+}
+
+impl RiskReads {
+    /// The read side on `db`, with the default bounds
+    /// ([`rampart_risk::read_model::REGISTER_CACHE_BYTES`],
+    /// [`rampart_risk::read_model::ASSET_RISK_CACHE_BYTES`], [`ASSET_KEY_CACHE_BYTES`]).
+    pub fn new(db: &Db) -> Self {
+        Self {
+            model: RiskReadModel::new(db, render_register),
+            asset_keys: moka::sync::Cache::builder()
+                .max_capacity(ASSET_KEY_CACHE_BYTES)
+                .weigher(|_: &i64, k: &std::sync::Arc<str>| {
+                    u32::try_from(k.len() + 64).unwrap_or(u32::MAX)
+                })
+                .build(),
+        }
+    }
+
+    /// The key of asset `id` (AssetManagement's table, remembered once found); `None` if there
+    /// is no such asset.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn asset_key(
+        &self,
+        db: &Db,
+        id: i64,
+    ) -> Result<Option<std::sync::Arc<str>>, sea_orm::DbErr> {
+        if let Some(k) = self.asset_keys.get(&id) {
+            return Ok(Some(k));
+        }
+        let Some(key) = assets::key_of(db, id).await? else {
+            return Ok(None);
+        };
+        let key: std::sync::Arc<str> = key.into();
+        self.asset_keys.insert(id, key.clone());
+        Ok(Some(key))
+    }
+}
 
 /// Query of `GET /risks`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -72,9 +155,10 @@ pub fn feed_error_status(e: &FeedError) -> StatusCode {
     }
 }
 
-/// The current risk of asset `key`: asked of the local RiskAnalysis when this node runs it, else
-/// over RabbitMQ of whichever node does; either way behind the `api.risk_query` policy (breaker,
-/// retry, time limiter, cached fallback: a failure serves the last answer marked stale).
+/// The current risk of asset `key`: read through the node's read model ([`RiskReads`]) when this
+/// node runs RiskAnalysis, else asked over RabbitMQ of whichever node does; either way behind the
+/// `api.risk_query` policy (breaker, retry, time limiter, cached fallback: a failure serves the
+/// last answer marked stale).
 ///
 /// # Errors
 /// The policy's [`CallError`] when nothing is cached.
@@ -82,7 +166,15 @@ pub async fn current_risk(
     state: &ServiceState,
     key: &str,
 ) -> Result<Served<Option<AssetRisk>>, CallError<String>> {
-    let local = state.risk.clone();
+    if state.risk.is_some() {
+        let model = &state.risk_reads.model;
+        return state
+            .risk_policy
+            .call_with_fallback(key.to_owned(), || async move {
+                model.asset_risk(key).await.map_err(|e| e.to_string())
+            })
+            .await;
+    }
     let remote = match &state.bus {
         rampart_platform::bus::Bus::Amqp(b) => Some(b.clone()),
         rampart_platform::bus::Bus::InProcess(_) => None,
@@ -92,15 +184,11 @@ pub async fn current_risk(
     state
         .risk_policy
         .call_with_fallback(key.to_owned(), || {
-            let (local, remote, key) = (local.clone(), remote.clone(), key.to_owned());
+            let (remote, key) = (remote.clone(), key.to_owned());
             async move {
-                match (local, remote) {
-                    (Some(addr), _) => addr
-                        .ask(CurrentRisk { asset_key: key })
-                        .await
-                        .map_err(|e| e.to_string())?,
-                    (None, Some(bus)) => remote_current_risk(&bus, &key, timeout).await,
-                    (None, None) => Err("no risk service reachable".to_owned()),
+                match remote {
+                    Some(bus) => remote_current_risk(&bus, &key, timeout).await,
+                    None => Err("no risk service reachable".to_owned()),
                 }
             }
         })
@@ -116,7 +204,9 @@ async fn asset_risk(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let id = asset_id(&id, &req)?;
-    let Some(key) = assets::key_of(&state.db, id)
+    let Some(key) = state
+        .risk_reads
+        .asset_key(&state.db, id)
         .await
         .map_err(|e| internal(e, &req))?
     else {
@@ -231,12 +321,13 @@ async fn risks(
     let asset_key = match q.asset {
         Some(a) => match a.parse::<i64>() {
             Ok(id) => Some(
-                assets::key_of(&state.db, id)
+                state
+                    .risk_reads
+                    .asset_key(&state.db, id)
                     .await
                     .map_err(|e| internal(e, &req))?
-                    .ok_or_else(|| {
-                        problem(StatusCode::NOT_FOUND, format!("no asset {id}"), &req)
-                    })?,
+                    .ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no asset {id}"), &req))?
+                    .to_string(),
             ),
             Err(_) => Some(a),
         },
@@ -250,15 +341,16 @@ async fn risks(
         page,
         per_page,
     };
-    let (items, total) = list_findings(&state.db, &filter)
+    // The rendered `Page`, from the read model (read again only after a write).
+    let body = state
+        .risk_reads
+        .model
+        .register(&filter)
         .await
         .map_err(|e| internal(e, &req))?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(web::Bytes::from_owner(body)))
 }
 
 /// Registers RiskAnalysis's routes (inside the `/api/v1` scope).

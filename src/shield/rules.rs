@@ -21,7 +21,7 @@
 //! [[rules]]
 //! name = "no-big-uris"
 //! action = "block"
-//! statement = { not = { size = { field = "uri", max_bytes = 2048 } } }
+//! statement = { size = { field = "uri", max_bytes = 2048 } }
 //! ```
 //!
 //! Statements: `ip_set` (IPv4/IPv6 CIDRs, a bare address is a /32 or /128), `geo_match`

@@ -223,3 +223,27 @@ pub mod risk_epss {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `risk_generation`: one row (`id = 1`) counting RiskAnalysis's committed writes to the register
+/// and its view of the assets; read models compare it with the generation they cached at
+/// ([`crate::read_model`]).
+pub mod risk_generation {
+    use sea_orm::entity::prelude::*;
+
+    /// The counter.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "risk_generation")]
+    pub struct Model {
+        /// Always 1.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i16,
+        /// Writes committed so far (bumped inside each writing transaction, just before commit).
+        pub counter: i64,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

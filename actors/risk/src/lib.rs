@@ -5,10 +5,13 @@
 //! | **owns** (its own tables) | `risk_assets`, `risk_components` (its view of the assets, built from asset events), `risk_vulnerabilities`, `risk_kev`, `risk_epss`, `risk_feeds`, `risk_findings` ([`entities`], [`migrations`]) |
 //! | **consumes** | `asset.*` events; threat-intel ingests (CISA KEV, OSV, NVD, EPSS: [`actor::IngestFeed`]) |
 //! | **publishes** | `risk.scored`, `risk.changed` ([`rampart_contracts::risk::AssetRiskEvent`]), through the outbox |
-//! | **answers** | the current risk of an asset ([`rampart_contracts::risk::CurrentRisk`] in-process, [`rampart_contracts::risk::RiskRequest`] over RabbitMQ); the register ([`store::list_findings`]) |
+//! | **answers** | the current risk of an asset ([`rampart_contracts::risk::CurrentRisk`] in-process, [`rampart_contracts::risk::RiskRequest`] over RabbitMQ); the register ([`store::list_findings`]); both through the read model on the node's own read paths ([`read_model`]) |
 //!
 //! The actor ([`actor::RiskAnalysis`]) keeps the vulnerability records and KEV entries in
-//! memory, applies asset events in batches and re-scores incrementally ([`store`]).
+//! memory, applies asset events in batches and re-scores incrementally ([`store`]). Reads of the
+//! register and of an asset's current risk are served from a cache keyed by the write counter
+//! that every writing transaction bumps ([`read_model`]), so they need neither the actor nor a
+//! query per request while nothing changed.
 //!
 //! ## Domain logic (pure library: no database, no HTTP)
 //!
@@ -31,6 +34,7 @@ pub mod matching;
 pub mod migrations;
 pub mod model;
 pub mod purl;
+pub mod read_model;
 pub mod scoring;
 pub mod store;
 pub mod version;

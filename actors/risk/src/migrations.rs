@@ -6,7 +6,11 @@ use sea_orm_migration::prelude::*;
 
 use rampart_platform::migrations::{auto_id, index, ts};
 
-rampart_platform::service_migrations![M20261124000004Risk, M20261124000007Epss,];
+rampart_platform::service_migrations![
+    M20261124000004Risk,
+    M20261124000007Epss,
+    M20261210000001RiskGeneration,
+];
 
 #[derive(DeriveIden)]
 enum RiskAssets {
@@ -376,5 +380,59 @@ impl MigrationTrait for M20261124000007Epss {
                     .to_owned(),
             )
             .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum RiskGeneration {
+    Table,
+    Id,
+    Counter,
+}
+
+/// `risk_generation`: the counter of RiskAnalysis's committed writes (one row, `id = 1`), which
+/// the read models compare with the generation they cached at ([`crate::read_model`]).
+#[derive(Debug)]
+struct M20261210000001RiskGeneration;
+
+impl MigrationName for M20261210000001RiskGeneration {
+    fn name(&self) -> &str {
+        "m20261210_000001_risk_generation"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261210000001RiskGeneration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskGeneration::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(RiskGeneration::Id)
+                            .small_integer()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskGeneration::Counter)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        let mut row = Query::insert();
+        row.into_table(RiskGeneration::Table)
+            .columns([RiskGeneration::Id, RiskGeneration::Counter])
+            .values([1.into(), 0.into()])
+            .map_err(|e| DbErr::Migration(e.to_string()))?
+            .on_conflict(
+                OnConflict::column(RiskGeneration::Id)
+                    .do_nothing()
+                    .to_owned(),
+            );
+        manager.exec_stmt(row).await
     }
 }

@@ -16,7 +16,8 @@
 //!
 //! Every operation runs in one transaction with the events it publishes (outbox): `risk.scored`
 //! (an asset was scored) and `risk.changed` (an asset's findings or top score changed from what
-//! was stored before).
+//! was stored before). A transaction that changes findings or assets also bumps the write
+//! counter the read models check ([`crate::read_model::bump`]), just before it commits.
 //!
 //! Scores follow [`crate::scoring`] (NIST SP 800-30 Rev. 1 likelihood × impact).
 
@@ -586,6 +587,9 @@ pub async fn apply_asset_events(
         };
         out.push(outcome);
     }
+    if out.contains(&EventOutcome::Applied) {
+        crate::read_model::bump(&tx).await?;
+    }
     tx.commit().await?;
     Ok(out)
 }
@@ -877,12 +881,13 @@ async fn ingest_inner(
         out.assets_rescored += 1;
         out.findings += n;
     }
+    crate::read_model::bump(&tx).await?;
     tx.commit().await?;
     Ok(out)
 }
 
 /// Filter and page of [`list_findings`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FindingFilter {
     /// Only findings with `score >= min_score`.
     pub min_score: Option<u8>,
