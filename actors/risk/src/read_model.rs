@@ -200,11 +200,17 @@ struct Counters {
     risk_misses: AtomicU64,
 }
 
-/// A current-risk answer and its estimated size.
+/// A current-risk answer ([`RiskReadModel::asset_risk_entry`]): the value and its JSON, rendered
+/// once per write generation so a read serves it without serializing it again.
 #[derive(Debug)]
-struct RiskEntry {
-    value: Option<AssetRisk>,
-    bytes: u32,
+pub struct RiskEntry {
+    /// The answer: `None` when RiskAnalysis does not know the asset or it is retired.
+    pub value: Option<AssetRisk>,
+    /// `value` as JSON (`null` for `None`).
+    pub json: Box<serde_json::value::RawValue>,
+    /// For the caller: when it last copied this answer elsewhere (a fallback cache), ms on
+    /// its own clock; 0: never.
+    pub copied_at_ms: AtomicU64,
 }
 
 /// The read model of one node (module docs): rendered register pages and current-risk answers,
@@ -268,7 +274,7 @@ impl RiskReadModel {
             risks: Cache::builder()
                 .max_capacity(risk_bytes)
                 .weigher(|k: &(u64, String), v: &Arc<RiskEntry>| {
-                    saturate(u64::from(v.bytes) + key_weight(&k.1))
+                    saturate(v.json.get().len() as u64 + key_weight(&k.1))
                 })
                 .eviction_policy(EvictionPolicy::lru())
                 .time_to_idle(CACHE_IDLE)
@@ -321,6 +327,15 @@ impl RiskReadModel {
     /// # Errors
     /// [`ReadError::Db`].
     pub async fn asset_risk(&self, key: &str) -> Result<Option<AssetRisk>, ReadError> {
+        Ok(self.asset_risk_entry(key).await?.0.value.clone())
+    }
+
+    /// [`Self::asset_risk`] with its JSON, shared, and whether it was read from the tables for
+    /// this call (`true`: the first read of a new write generation or of an evicted entry).
+    ///
+    /// # Errors
+    /// [`ReadError::Db`], [`ReadError::Render`].
+    pub async fn asset_risk_entry(&self, key: &str) -> Result<(Arc<RiskEntry>, bool), ReadError> {
         let generation = self.generation().await?;
         let missed = AtomicBool::new(false);
         let (db, missed_ref) = (&self.db, &missed);
@@ -331,18 +346,20 @@ impl RiskReadModel {
                 let value = asset_risk(db, key)
                     .await
                     .map_err(|e| ReadError::Db(e.to_string()))?;
-                let bytes =
-                    serde_json::to_vec(&value).map_or(u32::MAX, |b| saturate(b.len() as u64));
-                Ok::<_, ReadError>(Arc::new(RiskEntry { value, bytes }))
+                let json = serde_json::to_string(&value)
+                    .and_then(serde_json::value::RawValue::from_string)
+                    .map_err(|e| ReadError::Render(e.to_string()))?;
+                Ok::<_, ReadError>(Arc::new(RiskEntry {
+                    value,
+                    json,
+                    copied_at_ms: AtomicU64::new(0),
+                }))
             })
             .await
             .map_err(|e| (*e).clone())?;
-        self.count(
-            missed.load(Ordering::Relaxed),
-            &self.counters.risk_misses,
-            &self.counters.risk_hits,
-        );
-        Ok(entry.value.clone())
+        let missed = missed.load(Ordering::Relaxed);
+        self.count(missed, &self.counters.risk_misses, &self.counters.risk_hits);
+        Ok((entry, missed))
     }
 
     fn count(&self, missed: bool, misses: &AtomicU64, hits: &AtomicU64) {

@@ -197,6 +197,11 @@ where
         &self.name
     }
 
+    /// How long a stored answer may be served (`time_to_live_ms`).
+    pub fn time_to_live(&self) -> Duration {
+        self.ttl
+    }
+
     /// Awaits `fut`: on `Ok`, stores the value under `key` and returns it fresh; on `Err`, returns
     /// the value stored under `key` (younger than `time_to_live`) as stale.
     ///
