@@ -51,6 +51,8 @@ pub struct RiskReads {
     /// Register pages and current-risk answers, by write generation.
     pub model: RiskReadModel,
     asset_keys: moka::sync::Cache<i64, std::sync::Arc<str>>,
+    /// The read-only pool ([`Db::reader`]).
+    reader: Db,
 }
 
 impl std::fmt::Debug for RiskReads {
@@ -82,6 +84,7 @@ impl RiskReads {
     /// [`rampart_risk::read_model::ASSET_RISK_CACHE_BYTES`], [`ASSET_KEY_CACHE_BYTES`]).
     pub fn new(db: &Db) -> Self {
         Self {
+            reader: db.reader(),
             model: RiskReadModel::new(db, render_register),
             asset_keys: moka::sync::Cache::builder()
                 .max_capacity(ASSET_KEY_CACHE_BYTES)
@@ -92,20 +95,16 @@ impl RiskReads {
         }
     }
 
-    /// The key of asset `id` (AssetManagement's table, remembered once found); `None` if there
-    /// is no such asset.
+    /// The key of asset `id` (AssetManagement's table through the read-only pool, remembered once
+    /// found); `None` if there is no such asset.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn asset_key(
-        &self,
-        db: &Db,
-        id: i64,
-    ) -> Result<Option<std::sync::Arc<str>>, sea_orm::DbErr> {
+    pub async fn asset_key(&self, id: i64) -> Result<Option<std::sync::Arc<str>>, sea_orm::DbErr> {
         if let Some(k) = self.asset_keys.get(&id) {
             return Ok(Some(k));
         }
-        let Some(key) = assets::key_of(db, id).await? else {
+        let Some(key) = assets::key_of(&self.reader, id).await? else {
             return Ok(None);
         };
         let key: std::sync::Arc<str> = key.into();
@@ -215,7 +214,7 @@ async fn asset_risk(
     let id = asset_id(&id, &req)?;
     let Some(key) = state
         .risk_reads
-        .asset_key(&state.db, id)
+        .asset_key(id)
         .await
         .map_err(|e| internal(e, &req))?
     else {
@@ -418,7 +417,7 @@ async fn risks(
             Ok(id) => Some(
                 state
                     .risk_reads
-                    .asset_key(&state.db, id)
+                    .asset_key(id)
                     .await
                     .map_err(|e| internal(e, &req))?
                     .ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no asset {id}"), &req))?

@@ -53,11 +53,16 @@ pub enum DbError {
     Orm(#[from] sea_orm::DbErr),
 }
 
-/// The node's database: a pooled connection with the schema migrated.
+/// The node's database: a pooled connection with the schema migrated, and on a SQLite file a
+/// second, read-only pool for the hot read paths ([`Db::reader`]).
 #[derive(Debug, Clone)]
 pub struct Db {
     conn: DatabaseConnection,
+    reader: Option<DatabaseConnection>,
 }
+
+/// Connections of the read-only SQLite pool ([`Db::reader`]).
+pub const SQLITE_READERS: u32 = 4;
 
 /// Settings of [`Db::connect`].
 #[derive(Debug, Clone)]
@@ -176,11 +181,35 @@ impl Db {
             migrated?;
             unlocked?;
             let conn = Database::connect(options).await?;
-            return Ok(Self { conn });
+            return Ok(Self { conn, reader: None });
         }
-        let conn = Database::connect(options).await?;
+        let conn = Database::connect(options.clone()).await?;
         M::up(&conn, None).await?;
-        Ok(Self { conn })
+        let reader = if url.starts_with("sqlite::memory:") {
+            None
+        } else {
+            // Readers of a WAL database never wait for the writer; a pool of their own keeps
+            // them from queueing behind writers that hold pooled connections while they wait
+            // for the write lock (SQLite docs, "Write-Ahead Logging"; "PRAGMA query_only").
+            let mut ro = options;
+            ro.max_connections(SQLITE_READERS)
+                .map_sqlx_sqlite_opts(|o| {
+                    o.pragma("query_only", "ON")
+                        .busy_timeout(Duration::from_secs(5))
+                });
+            Some(Database::connect(ro).await?)
+        };
+        Ok(Self { conn, reader })
+    }
+
+    /// A handle on the read-only pool (SQLite files; elsewhere the same pool): for read paths
+    /// that must not wait behind writers. It sees every committed write at once; a write
+    /// through it fails (`query_only`).
+    pub fn reader(&self) -> Db {
+        Db {
+            conn: self.reader.clone().unwrap_or_else(|| self.conn.clone()),
+            reader: None,
+        }
     }
 
     /// The connection (a pool; cheap to clone).
@@ -229,6 +258,64 @@ impl Db {
     /// # Errors
     /// [`DbError::Orm`].
     pub async fn close(self) -> Result<(), DbError> {
+        if let Some(r) = self.reader {
+            r.close().await?;
+        }
         Ok(self.conn.close().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::ConnectionTrait as _;
+
+    #[tokio::test]
+    async fn the_reader_sees_each_commit_at_once_and_cannot_write() {
+        let dir = std::env::temp_dir().join(format!("rampart-db-reader-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let url = format!("sqlite://{}/r.sqlite", dir.display());
+        let db = Db::connect::<crate::migrations::Migrator>(&url, &DbOptions::default())
+            .await
+            .unwrap();
+        let reader = db.reader();
+        db.conn()
+            .execute_unprepared("CREATE TABLE t (n INTEGER)")
+            .await
+            .unwrap();
+        let count = async || {
+            reader
+                .conn()
+                .query_one_raw(sea_orm::Statement::from_string(
+                    DbBackend::Sqlite,
+                    "SELECT COUNT(*) AS n FROM t",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap()
+        };
+        assert_eq!(count().await, 0);
+        for n in 1..=3 {
+            let tx = db.begin_write().await.unwrap();
+            tx.execute_unprepared("INSERT INTO t VALUES (1)")
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(
+                count().await,
+                n,
+                "the commit is visible to the reader at once"
+            );
+        }
+        let refused = reader
+            .conn()
+            .execute_unprepared("INSERT INTO t VALUES (2)")
+            .await;
+        assert!(refused.is_err(), "a write through the reader is refused");
+        assert_eq!(count().await, 3);
+        db.close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

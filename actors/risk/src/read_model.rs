@@ -258,7 +258,8 @@ impl RiskReadModel {
         risk_bytes: u64,
     ) -> Self {
         Self {
-            db: db.clone(),
+            // The read-only pool: reads never queue behind writers waiting for the lock.
+            db: db.reader(),
             fence: GenerationFence::default(),
             render,
             register: Cache::builder()
@@ -510,5 +511,67 @@ mod tests {
         let s = model.stats();
         assert_eq!(s.register_hits + s.register_misses, 64);
         assert!(s.generation_reads <= 64, "{s:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_are_served_while_every_pooled_writer_waits_for_the_write_lock() {
+        let dir = std::env::temp_dir().join(format!("rampart-read-model-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let url = format!("sqlite://{}/r.sqlite", dir.display());
+        let opts = rampart_platform::DbOptions {
+            max_connections: 4,
+            connect_timeout_ms: 2000,
+            ..Default::default()
+        };
+        let db = Db::connect::<crate::migrations::Migrator>(&url, &opts)
+            .await
+            .unwrap();
+        let model = RiskReadModel::new(&db, render);
+        let f = FindingFilter {
+            page: 1,
+            per_page: 20,
+            ..Default::default()
+        };
+        model.register(&f).await.unwrap();
+        // Another process's long write (a big import) holds the lock ...
+        let other = Db::connect::<crate::migrations::Migrator>(&url, &opts)
+            .await
+            .unwrap();
+        let holder = other.begin_write().await.unwrap();
+        // ... and every connection of this node's pool waits for it (busy timeout 60 s).
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let tx = db.begin_write().await?;
+                    bump(&tx).await?;
+                    tx.commit().await
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Reads still answer, from the read-only pool (the writers' pool would time out).
+        let page = tokio::time::timeout(Duration::from_secs(1), model.register(&f))
+            .await
+            .expect("a read while the writers wait")
+            .unwrap();
+        assert!(!page.is_empty());
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), model.asset_risk("a"))
+                .await
+                .expect("a read while the writers wait")
+                .unwrap()
+                .is_none()
+        );
+        holder.rollback().await.unwrap();
+        for w in writers {
+            w.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            model.generation().await.unwrap(),
+            4,
+            "the writes landed after"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
