@@ -107,10 +107,18 @@ async fn send(rb: reqwest::RequestBuilder) -> (u16, u32) {
     )
 }
 
-/// Closed loop: `conc` tasks send `op` back to back for `secs` (or [`MAX_REQUESTS`]).
-async fn closed_loop(client: &reqwest::Client, conc: usize, secs: f64, op: Op) -> Run {
+/// When request `n` is sent: as soon as a worker is free (closed loop) until a deadline, or at
+/// `n / rate` after the start (open loop) for a fixed count.
+#[derive(Clone, Copy)]
+enum Pace {
+    Closed { deadline: Instant },
+    Open { rate_per_s: f64, count: u64 },
+}
+
+/// `conc` workers share one request counter and send `op` as `pace` says, at most
+/// [`MAX_REQUESTS`] in all.
+async fn drive(client: &reqwest::Client, conc: usize, pace: Pace, op: Op) -> Run {
     let start = Instant::now();
-    let deadline = start + Duration::from_secs_f64(secs);
     let issued = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..conc {
@@ -119,8 +127,17 @@ async fn closed_loop(client: &reqwest::Client, conc: usize, secs: f64, op: Op) -
             let mut run = Run::default();
             loop {
                 let n = issued.fetch_add(1, Ordering::Relaxed);
-                if n >= MAX_REQUESTS || Instant::now() >= deadline {
+                if n >= MAX_REQUESTS {
                     break;
+                }
+                match pace {
+                    Pace::Closed { deadline } if Instant::now() >= deadline => break,
+                    Pace::Closed { .. } => {}
+                    Pace::Open { count, .. } if n >= count => break,
+                    Pace::Open { rate_per_s, .. } => {
+                        let at = start + Duration::from_secs_f64(n as f64 / rate_per_s);
+                        tokio::time::sleep_until(at.into()).await;
+                    }
                 }
                 let (s, us) = send(op(&client, n)).await;
                 *run.statuses.entry(s).or_default() += 1;
@@ -137,37 +154,17 @@ async fn closed_loop(client: &reqwest::Client, conc: usize, secs: f64, op: Op) -
     run
 }
 
+/// Closed loop: `conc` tasks send `op` back to back for `secs` (or [`MAX_REQUESTS`]).
+async fn closed_loop(client: &reqwest::Client, conc: usize, secs: f64, op: Op) -> Run {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    drive(client, conc, Pace::Closed { deadline }, op).await
+}
+
 /// Open loop: `op` sent at `rate_per_s` for `secs` by up to `conc` requests in flight (a late
 /// request is sent at once; the achieved rate is reported).
 async fn paced(client: &reqwest::Client, rate_per_s: f64, conc: usize, secs: f64, op: Op) -> Run {
-    let start = Instant::now();
-    let count = ((rate_per_s * secs) as u64).min(MAX_REQUESTS);
-    let next = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..conc {
-        let (client, op, next) = (client.clone(), op.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut run = Run::default();
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= count {
-                    break;
-                }
-                let at = start + Duration::from_secs_f64(n as f64 / rate_per_s);
-                tokio::time::sleep_until(at.into()).await;
-                let (s, us) = send(op(&client, n)).await;
-                *run.statuses.entry(s).or_default() += 1;
-                run.latencies_us.push(us);
-            }
-            run
-        }));
-    }
-    let mut run = Run::default();
-    for t in tasks {
-        run.merge(t.await.expect("driver task"));
-    }
-    run.elapsed = start.elapsed();
-    run
+    let count = (rate_per_s * secs) as u64;
+    drive(client, conc, Pace::Open { rate_per_s, count }, op).await
 }
 
 fn get(url: String, token: Option<String>) -> Op {
