@@ -170,14 +170,8 @@ pub async fn current_risk(
         // A read of this node's own read model, not a call to another service: no breaker,
         // bulkhead or retry (under load they turned local saturation into 100 ms retries), but
         // the policy's time limit and its cached fallback (the last answer, stale) still hold.
-        let (model, policy) = (&state.risk_reads.model, &state.risk_policy);
-        let read = async {
-            match policy.time_limiter().call(model.asset_risk(key)).await {
-                Ok(Ok(v)) => Ok(v),
-                Ok(Err(e)) => Err(CallError::Inner(e.to_string())),
-                Err(t) => Err(CallError::Timeout(t)),
-            }
-        };
+        let policy = &state.risk_policy;
+        let read = local_read(policy, state.risk_reads.model.asset_risk(key));
         return match policy.fallback() {
             Some(fallback) => fallback.call(key.to_owned(), read).await,
             None => read.await.map(Served::fresh),
@@ -251,57 +245,32 @@ fn mono_ms() -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// A read of this node's own read model under the `api.risk_query` time limit: not a call to
+/// another service, so no breaker, bulkhead or retry (under load they turned local saturation
+/// into 100 ms retries).
+async fn local_read<T>(
+    policy: &super::RiskQueryPolicy,
+    read: impl std::future::Future<Output = Result<T, rampart_risk::read_model::ReadError>>,
+) -> Result<T, CallError<String>> {
+    match policy.time_limiter().call(read).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(CallError::Inner(e.to_string())),
+        Err(t) => Err(CallError::Timeout(t)),
+    }
+}
+
 /// `GET /assets/{id}/risk` on a node that runs RiskAnalysis: the read model's answer, rendered
-/// once per write generation, served as it is. A read of this node's own read model is not a
-/// call to another service, so it takes no breaker, bulkhead or retry (under load they turned
-/// local saturation into 100 ms retries), but it keeps the `api.risk_query` time limit and cached
-/// fallback: each new answer (and each answer again after half the fallback's time to live) is
-/// copied into the fallback, which serves it marked stale while the read fails.
+/// once per write generation, served as it is ([`local_read`]). The `api.risk_query` cached
+/// fallback still holds: each answer is copied into it when first served (and again after half
+/// the fallback's time to live), and it serves that copy marked stale while the read fails.
 async fn local_asset_risk(
     state: &ServiceState,
     req: &HttpRequest,
     id: i64,
     key: &str,
 ) -> Result<HttpResponse, Problem> {
-    let (model, policy) = (&state.risk_reads.model, &state.risk_policy);
-    let read = match policy
-        .time_limiter()
-        .call(model.asset_risk_entry(key))
-        .await
-    {
-        Ok(Ok(read)) => Ok(read),
-        Ok(Err(e)) => Err(CallError::Inner(e.to_string())),
-        Err(t) => Err(CallError::Timeout(t)),
-    };
+    let policy = &state.risk_policy;
     let fallback = policy.fallback();
-    let (entry, served_stale) = match read {
-        Ok((entry, missed)) => {
-            if let Some(fb) = fallback {
-                let now = mono_ms();
-                let last = entry
-                    .copied_at_ms
-                    .load(std::sync::atomic::Ordering::Relaxed);
-                let half_ttl = fb.time_to_live().as_millis() as u64 / 2;
-                if missed || last == 0 || now.saturating_sub(last) > half_ttl {
-                    entry
-                        .copied_at_ms
-                        .store(now.max(1), std::sync::atomic::Ordering::Relaxed);
-                    let value = entry.value.clone();
-                    let _ = fb
-                        .call(key.to_owned(), async move { Ok::<_, ()>(value) })
-                        .await;
-                }
-            }
-            (Some(entry), None)
-        }
-        Err(e) => match fallback {
-            Some(fb) => match fb.stale(&key.to_owned()).await {
-                Some(stale) => (None, Some(stale)),
-                None => return Err(unavailable(&e, req)),
-            },
-            None => return Err(unavailable(&e, req)),
-        },
-    };
     let not_scored = || {
         problem(
             StatusCode::NOT_FOUND,
@@ -309,16 +278,36 @@ async fn local_asset_risk(
             req,
         )
     };
-    match (entry, served_stale) {
-        (Some(entry), _) => {
-            if entry.value.is_none() {
-                return Err(not_scored());
-            }
-            Ok(HttpResponse::Ok().json(Served::fresh(&*entry.json)))
+    let entry = match local_read(policy, state.risk_reads.model.asset_risk_entry(key)).await {
+        Ok(entry) => entry,
+        Err(e) => {
+            let stale = match fallback {
+                Some(fb) => fb.stale(&key.to_owned()).await,
+                None => None,
+            };
+            return match stale {
+                Some(stale) if stale.value.is_some() => Ok(HttpResponse::Ok().json(stale)),
+                Some(_) => Err(not_scored()),
+                None => Err(unavailable(&e, req)),
+            };
         }
-        (None, Some(stale)) if stale.value.is_some() => Ok(HttpResponse::Ok().json(stale)),
-        _ => Err(not_scored()),
+    };
+    if let Some(fb) = fallback {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (now, last) = (mono_ms(), entry.copied_at_ms.load(Relaxed));
+        let half_ttl = u64::try_from(fb.time_to_live().as_millis() / 2).unwrap_or(u64::MAX);
+        if last == 0 || now.saturating_sub(last) > half_ttl {
+            entry.copied_at_ms.store(now.max(1), Relaxed);
+            let value = entry.value.clone();
+            let _ = fb
+                .call(key.to_owned(), async move { Ok::<_, ()>(value) })
+                .await;
+        }
     }
+    if entry.value.is_none() {
+        return Err(not_scored());
+    }
+    Ok(HttpResponse::Ok().json(Served::fresh(&*entry.json)))
 }
 
 /// 503 (504 after the time limit) when RiskAnalysis cannot answer and nothing is cached.

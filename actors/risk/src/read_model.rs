@@ -328,15 +328,15 @@ impl RiskReadModel {
     /// # Errors
     /// [`ReadError::Db`].
     pub async fn asset_risk(&self, key: &str) -> Result<Option<AssetRisk>, ReadError> {
-        Ok(self.asset_risk_entry(key).await?.0.value.clone())
+        Ok(self.asset_risk_entry(key).await?.value.clone())
     }
 
-    /// [`Self::asset_risk`] with its JSON, shared, and whether it was read from the tables for
-    /// this call (`true`: the first read of a new write generation or of an evicted entry).
+    /// [`Self::asset_risk`] with its JSON, shared (one entry per write generation: a new entry
+    /// has `copied_at_ms` 0).
     ///
     /// # Errors
     /// [`ReadError::Db`], [`ReadError::Render`].
-    pub async fn asset_risk_entry(&self, key: &str) -> Result<(Arc<RiskEntry>, bool), ReadError> {
+    pub async fn asset_risk_entry(&self, key: &str) -> Result<Arc<RiskEntry>, ReadError> {
         let generation = self.generation().await?;
         let missed = AtomicBool::new(false);
         let (db, missed_ref) = (&self.db, &missed);
@@ -358,9 +358,12 @@ impl RiskReadModel {
             })
             .await
             .map_err(|e| (*e).clone())?;
-        let missed = missed.load(Ordering::Relaxed);
-        self.count(missed, &self.counters.risk_misses, &self.counters.risk_hits);
-        Ok((entry, missed))
+        self.count(
+            missed.load(Ordering::Relaxed),
+            &self.counters.risk_misses,
+            &self.counters.risk_hits,
+        );
+        Ok(entry)
     }
 
     fn count(&self, missed: bool, misses: &AtomicU64, hits: &AtomicU64) {
