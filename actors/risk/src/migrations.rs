@@ -9,7 +9,7 @@ use rampart_platform::migrations::{auto_id, index, ts};
 rampart_platform::service_migrations![
     M20261124000004Risk,
     M20261124000007Epss,
-    M20261210000001RiskGeneration,
+    M20261203000001RiskGeneration,
 ];
 
 #[derive(DeriveIden)]
@@ -393,16 +393,16 @@ enum RiskGeneration {
 /// `risk_generation`: the counter of RiskAnalysis's committed writes (one row, `id = 1`), which
 /// the read models compare with the generation they cached at ([`crate::read_model`]).
 #[derive(Debug)]
-struct M20261210000001RiskGeneration;
+struct M20261203000001RiskGeneration;
 
-impl MigrationName for M20261210000001RiskGeneration {
+impl MigrationName for M20261203000001RiskGeneration {
     fn name(&self) -> &str {
-        "m20261210_000001_risk_generation"
+        "m20261203_000001_risk_generation"
     }
 }
 
 #[async_trait::async_trait]
-impl MigrationTrait for M20261210000001RiskGeneration {
+impl MigrationTrait for M20261203000001RiskGeneration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
