@@ -280,6 +280,58 @@ async fn throttling_per_client_and_route_sends_ratelimit_headers() {
         .parse()
         .unwrap();
     assert!((1..=5).contains(&wait), "one token per 5 s: {wait}");
+    // A throttled client's refusals are summarised in the audit chain: every 429 counted,
+    // far fewer records than refusals.
+    const MORE: u64 = 40;
+    for _ in 0..MORE {
+        assert_eq!(get("/api/v1/risks", "viewer").await.status(), 429);
+    }
+    let admin = admin_token(&node.base).expect("admin token");
+    // The admin's own bucket is small here too: wait for the summary window, then honour
+    // `Retry-After`.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (records, repeats) = loop {
+        let r = c
+            .get(node.api("/audit?limit=1000&principal=test-viewer"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            continue;
+        }
+        let entries: serde_json::Value = r.json().await.unwrap();
+        let throttled: Vec<serde_json::Value> = entries
+            .as_array()
+            .unwrap_or_else(|| panic!("{entries}"))
+            .iter()
+            .map(|e| e["event"]["body"].clone())
+            .filter(|b| b["status"] == 429 && b["operation"] == "GET /api/v1/risks")
+            .collect();
+        let repeats: u64 = throttled
+            .iter()
+            .map(|b| b["repeats"].as_u64().unwrap_or(1))
+            .sum();
+        if repeats >= MORE + 1 || Instant::now() > deadline {
+            break (throttled, repeats);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    assert_eq!(repeats, MORE + 1, "every 429 is counted once: {records:?}");
+    assert!(
+        records.len() <= 6,
+        "{} refusals in {} records: {records:?}",
+        MORE + 1,
+        records.len()
+    );
+    let summary = records
+        .iter()
+        .find(|b| b["repeats"].as_u64().is_some_and(|n| n > 1))
+        .expect("a summary record");
+    assert!(summary["last_time"].as_str().unwrap() >= summary["time"].as_str().unwrap());
     // Probes are never throttled.
     for _ in 0..20 {
         assert_eq!(

@@ -17,11 +17,22 @@
 //! interval, 5 s by default on Linux); it is bounded by [`JOURNAL_MAX_BYTES`] (past it records
 //! are still queued but no longer journaled, counted in `rampart_api_call_records_unjournaled_total`).
 //! [`CallWriter::shutdown`] drains the queue on a graceful stop.
+//!
+//! **Throttled calls are summarised.** A client throttled past its bucket (429) by a flood
+//! would otherwise put one record per refused request into the audit chain, letting anyone
+//! with a token grow the chain (and load the node) at the flood's rate. The first 429 of a
+//! principal, source address and operation is recorded in full and opens a window of
+//! [`SUMMARY_WINDOW`] (up to twice that, the flush tick); the further 429s of that key in the
+//! window are counted, and at its end one record stands for them (`repeats` = their count,
+//! `time` the first one's, `last_time` the last one's). At most [`SUMMARY_KEYS`] keys are open
+//! at once; past that a 429 is recorded in full. `rampart_api_call_records_summarised_total`
+//! counts the calls folded into summaries.
 
+use std::collections::HashMap;
 use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rampart_contracts::edge::{API_CALLED, ApiCall};
 use rampart_platform::Db;
@@ -40,6 +51,23 @@ pub const JOURNAL_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// The call journal's file name under the data directory.
 pub const JOURNAL_FILE: &str = "api-calls.journal";
 
+/// How long one summary of throttled calls stays open (module docs): 1 s.
+pub const SUMMARY_WINDOW: Duration = Duration::from_secs(1);
+
+/// Most (principal, source, operation) keys with an open summary (module docs).
+pub const SUMMARY_KEYS: usize = 4096;
+
+/// The key of a summary: principal `sub`, source address, operation.
+type SummaryKey = (Option<String>, Option<String>, String);
+
+/// An open summary: calls folded since `opened`, the first of them kept as the record's body.
+struct Summary {
+    opened: Instant,
+    first: Option<ApiCall>,
+    count: u64,
+    last_time: String,
+}
+
 /// The append-only journal and the queue's sending side, under one lock so that the writer can
 /// tell "everything journaled has been received" (module docs).
 struct Journal {
@@ -54,14 +82,18 @@ pub struct CallLog {
     enabled: bool,
     node: String,
     journal: Arc<Mutex<Journal>>,
+    summaries: Arc<Mutex<HashMap<SummaryKey, Summary>>>,
     dropped: prometheus::IntCounter,
     unjournaled: prometheus::IntCounter,
     written: prometheus::IntCounter,
+    summarised: prometheus::IntCounter,
 }
 
 /// The writer task, to stop (draining the queue) on shutdown.
 pub struct CallWriter {
     handle: tokio::task::JoinHandle<()>,
+    flusher: tokio::task::JoinHandle<()>,
+    log: CallLog,
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -91,7 +123,7 @@ pub enum CallLogError {
     },
 }
 
-fn lock(j: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
+fn lock<T>(j: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match j.lock() {
         Ok(g) => g,
         Err(p) => p.into_inner(),
@@ -138,9 +170,14 @@ impl CallLog {
             "rampart_api_call_records_written_total",
             "API call records written to the outbox",
         )?;
+        let summarised = prometheus::IntCounter::new(
+            "rampart_api_call_records_summarised_total",
+            "Throttled API calls (429) folded into a summary record instead of one record each",
+        )?;
         registry.register(Box::new(dropped.clone()))?;
         registry.register(Box::new(unjournaled.clone()))?;
         registry.register(Box::new(written.clone()))?;
+        registry.register(Box::new(summarised.clone()))?;
         let path = data_dir.join(JOURNAL_FILE);
         let journal_err = |e: std::io::Error| CallLogError::Journal {
             path: path.clone(),
@@ -160,24 +197,98 @@ impl CallLog {
             written.clone(),
             journal.clone(),
         ));
+        let log = Self {
+            enabled,
+            node: node.to_owned(),
+            journal,
+            summaries: Arc::new(Mutex::new(HashMap::new())),
+            dropped,
+            unjournaled,
+            written,
+            summarised,
+        };
+        let flusher = {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(SUMMARY_WINDOW);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    log.flush_summaries(false);
+                }
+            })
+        };
         Ok((
-            Self {
-                enabled,
-                node: node.to_owned(),
-                journal,
-                dropped,
-                unjournaled,
-                written,
+            log.clone(),
+            CallWriter {
+                handle,
+                flusher,
+                log,
+                stop,
             },
-            CallWriter { handle, stop },
         ))
     }
 
-    /// Journals and queues `call` without waiting on the database (module docs).
+    /// Records `call`: a throttled one (429) may be folded into its key's open summary
+    /// (module docs); everything else is journaled and queued at once.
     pub fn record(&self, call: ApiCall) {
         if !self.enabled {
             return;
         }
+        if call.status == 429 {
+            let key = (
+                call.principal.as_ref().map(|p| p.sub.clone()),
+                call.source_ip.clone(),
+                call.operation.clone(),
+            );
+            let mut open = lock(&self.summaries);
+            if let Some(sum) = open.get_mut(&key) {
+                sum.count += 1;
+                sum.last_time.clone_from(&call.time);
+                if sum.first.is_none() {
+                    sum.first = Some(call);
+                }
+                self.summarised.inc();
+                return;
+            }
+            if open.len() < SUMMARY_KEYS {
+                open.insert(
+                    key,
+                    Summary {
+                        opened: Instant::now(),
+                        first: None,
+                        count: 0,
+                        last_time: String::new(),
+                    },
+                );
+            }
+        }
+        self.emit(call);
+    }
+
+    /// Closes the summaries open for [`SUMMARY_WINDOW`] or longer (all of them with
+    /// `all`), emitting one record for each that folded calls.
+    fn flush_summaries(&self, all: bool) {
+        let closed: Vec<Summary> = {
+            let mut open = lock(&self.summaries);
+            let due: Vec<SummaryKey> = open
+                .iter()
+                .filter(|(_, s)| all || s.opened.elapsed() >= SUMMARY_WINDOW)
+                .map(|(k, _)| k.clone())
+                .collect();
+            due.iter().filter_map(|k| open.remove(k)).collect()
+        };
+        for sum in closed {
+            if let Some(mut call) = sum.first {
+                call.repeats = sum.count;
+                call.last_time = Some(sum.last_time);
+                self.emit(call);
+            }
+        }
+    }
+
+    /// Journals and queues `call` without waiting on the database (module docs).
+    fn emit(&self, call: ApiCall) {
         let envelope = match Envelope::new(API_CALLED, self.node.as_str(), &call) {
             Ok(e) => e,
             Err(e) => {
@@ -246,6 +357,8 @@ async fn recover(db: &Db, path: &Path, file: &std::fs::File) -> Result<(), CallL
 impl CallWriter {
     /// Writes what is queued and stops the writer, waiting at most `limit`.
     pub async fn shutdown(self, limit: Duration) {
+        self.flusher.abort();
+        self.log.flush_summaries(true);
         let _ = self.stop.send(());
         if tokio::time::timeout(limit, self.handle).await.is_err() {
             tracing::warn!("API call records still unwritten at shutdown");

@@ -177,6 +177,8 @@ impl Pending {
             error_code: error_code.map(str::to_owned),
             duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
             node: edge.node_id.clone(),
+            repeats: 1,
+            last_time: None,
         }
     }
 }

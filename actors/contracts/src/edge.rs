@@ -51,4 +51,21 @@ pub struct ApiCall {
     pub duration_ms: f64,
     /// The node that answered.
     pub node: String,
+    /// How many calls this record stands for: 1, or for a summary of throttled calls (429)
+    /// with the same principal, source and operation within one window, their count
+    /// (`time` is the first one's, `last_time` the last one's). Absent in a record means 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub repeats: u64,
+    /// For a summary (`repeats` > 1): when the last summarised call arrived, RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_time: Option<String>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_one(n: &u64) -> bool {
+    *n == 1
 }
