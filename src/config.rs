@@ -36,6 +36,8 @@ pub struct Config {
     pub assets: rampart_asset::CriticalityRules,
     /// The event bus between services and nodes.
     pub bus: BusConfig,
+    /// RiskAnalysis: triage and SSVC.
+    pub risk: RiskConfig,
     /// IncidentResponse: when a risk finding opens an incident.
     pub incidents: rampart_incident::store::OpenRule,
     /// ControlMapping: Rampart's weakness -> control rules.
@@ -44,6 +46,25 @@ pub struct Config {
     pub auth: crate::auth::AuthConfig,
     /// `[shield]`: WAF-style rules, throttling and connection shielding (src/shield).
     pub shield: crate::shield::ShieldConfig,
+}
+
+/// RiskAnalysis settings (`[risk]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskConfig {
+    /// How often accepted risks are checked for expiry, ms (at least 100; default 60,000).
+    pub acceptance_check_ms: u64,
+    /// Asset criticality -> SSVC mission prevalence and public well-being (`[risk.ssvc]`).
+    pub ssvc: rampart_risk::ssvc::CriticalityMapping,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        Self {
+            acceptance_check_ms: 60_000,
+            ssvc: rampart_risk::ssvc::CriticalityMapping::default(),
+        }
+    }
 }
 
 /// ControlMapping settings.
@@ -535,6 +556,7 @@ const SECTIONS: &[&str] = &[
     "api",
     "assets",
     "bus",
+    "risk",
     "incidents",
     "controls",
 ];

@@ -134,6 +134,7 @@ impl Node {
             &cfg.node.services,
             &cfg.incidents,
             &cfg.controls.rules,
+            &cfg.risk,
         )
         .context("building the service trees")?;
         for spec in services.specs {

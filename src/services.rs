@@ -53,6 +53,7 @@ pub fn tree(
     roles: &[String],
     open_rule: &rampart_incident::store::OpenRule,
     control_rules: &[rampart_control::rules::WeaknessRule],
+    risk_config: &crate::config::RiskConfig,
 ) -> Result<Services, BusError> {
     let runs = |s: &str| roles.iter().any(|r| r == s);
     let mut out = Services {
@@ -77,8 +78,19 @@ pub fn tree(
     if runs("risk") {
         let subscription = bus.subscribe(risk::SERVICE, &["asset.*"])?;
         let child = ChildSpec::new("risk-analysis", {
-            let (db, node, bus) = (db.clone(), node.to_owned(), bus.clone());
-            move || risk::RiskAnalysis::new(db.clone(), node.clone(), &bus, subscription.clone())
+            let (db, node, bus, rc) = (
+                db.clone(),
+                node.to_owned(),
+                bus.clone(),
+                risk_config.clone(),
+            );
+            move || {
+                risk::RiskAnalysis::new(db.clone(), node.clone(), &bus, subscription.clone())
+                    .with_triage(
+                        rc.ssvc.clone(),
+                        std::time::Duration::from_millis(rc.acceptance_check_ms),
+                    )
+            }
         })
         .mailbox(MailboxConfig::bounded(SERVICE_MAILBOX))
         .probes(probes)

@@ -299,7 +299,11 @@ async fn throttling_per_client_and_route_sends_ratelimit_headers() {
             .await
             .unwrap();
         if r.status() == 429 {
-            let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            let wait: u64 = r.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
             tokio::time::sleep(Duration::from_secs(wait)).await;
             continue;
         }

@@ -23,6 +23,7 @@ pub mod controls;
 pub mod incidents;
 pub mod operations;
 pub mod risks;
+pub mod triage;
 
 use std::sync::Arc;
 
@@ -77,6 +78,7 @@ pub struct ServiceState {
 pub fn routes(r: &mut crate::auth::Routes<'_>) {
     assets::routes(r);
     risks::routes(r);
+    triage::routes(r);
     incidents::routes(r);
     controls::routes(r);
     audit::routes(r);
@@ -88,6 +90,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi as _;
     let mut doc = assets::AssetApiDoc::openapi();
     doc.merge(risks::RiskApiDoc::openapi());
+    doc.merge(triage::TriageApiDoc::openapi());
     doc.merge(incidents::IncidentApiDoc::openapi());
     doc.merge(controls::ControlApiDoc::openapi());
     doc.merge(audit::AuditApiDoc::openapi());

@@ -128,6 +128,16 @@ pub struct RisksQuery {
     pub asset: Option<String>,
     /// Only KEV-listed findings (default false).
     pub kev_only: Option<bool>,
+    /// Only findings in this analysis state (`in_triage`, `exploitable`, `false_positive`,
+    /// `not_affected`, `resolved`), or `none` (never decided). Findings decided
+    /// `not_affected` or `false_positive` are listed only when asked for.
+    pub analysis: Option<String>,
+    /// List suppressed findings (`not_affected`, `false_positive`) with the rest (default false).
+    pub include_suppressed: Option<bool>,
+    /// Only findings with this SSVC decision: `Track`, `Track*`, `Attend`, `Act`.
+    pub ssvc: Option<String>,
+    /// Only findings with this active treatment: `mitigate`, `accept`, `transfer`, `avoid`.
+    pub treatment: Option<String>,
 }
 
 /// Media types accepted for a feed kind (`kev`, `osv`, `nvd`).
@@ -331,10 +341,13 @@ async fn threat_intel(
     payload: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     let kind = kind.into_inner();
-    if !matches!(kind.as_str(), "kev" | "osv" | "nvd" | "epss") {
+    if !matches!(
+        kind.as_str(),
+        "kev" | "osv" | "nvd" | "epss" | "vulnrichment"
+    ) {
         return Err(problem(
             StatusCode::NOT_FOUND,
-            format!("unknown feed kind {kind:?} (expected kev, osv, nvd or epss)"),
+            format!("unknown feed kind {kind:?} (expected kev, osv, nvd, epss or vulnrichment)"),
             &req,
         )
         .into());
@@ -343,6 +356,9 @@ async fn threat_intel(
     let media = check_media_type(&req, feed_media_types(&kind), &format!("{kind} feeds"))?;
     let permit = job_permit(&state, &req).map_err(busy_response)?;
     let body = read_body(&req, payload, state.max_import_bytes).await?;
+    if kind == "vulnrichment" {
+        return vulnrichment(&state, &req, addr, permit, body).await;
+    }
     let k = kind.clone();
     let feed = web::block(move || -> Result<FeedInput, FeedError> {
         Ok(match (k.as_str(), media.as_str()) {
@@ -369,6 +385,45 @@ async fn threat_intel(
                 .await
                 .map_err(|e| format!("risk analysis could not complete the ingestion: {e}"))??;
             serde_json::to_value(out).map_err(|e| e.to_string())
+        })
+        .await;
+        drop(permit);
+    });
+    Ok(accepted(id))
+}
+
+/// `POST /threat-intel/vulnrichment`: CISA Vulnrichment CVE JSON 5 records (one or an
+/// array), ingested as a job like the other feeds.
+async fn vulnrichment(
+    state: &ServiceState,
+    req: &HttpRequest,
+    addr: rampart_supervisors::Addr<rampart_risk::actor::RiskAnalysis>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    body: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let records = web::block(move || rampart_risk::feeds::vulnrichment::parse_vulnrichment(&body))
+        .await
+        .map_err(|e| internal(e, req))?
+        .map_err(|e| problem(feed_error_status(&e), e.to_string(), req))?;
+    let id = jobs::create(&state.db, "threat-intel", "vulnrichment", &state.node_id)
+        .await
+        .map_err(|e| internal(e, req))?;
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        run_job(db, id, async move {
+            let n = records.len();
+            let (changed, assets) = addr
+                .ask(rampart_risk::actor::IngestVulnrichment(records))
+                .await
+                .map_err(|e| format!("risk analysis could not complete the ingestion: {e}"))?
+                .map_err(|e| e.to_string())?;
+            Ok(serde_json::json!({
+                "kind": "vulnrichment",
+                "records": n,
+                "changed_records": changed,
+                "assets_rescored": assets,
+                "unchanged": changed == 0,
+            }))
         })
         .await;
         drop(permit);
@@ -416,11 +471,45 @@ async fn risks(
         },
         None => None,
     };
+    if let Some(a) = &q.analysis
+        && a != "none"
+        && rampart_risk::vex::AnalysisState::parse(a).is_none()
+    {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unknown analysis {a:?} (none, in_triage, exploitable, false_positive, not_affected, resolved)"
+            ),
+            &req,
+        ));
+    }
+    if let Some(d) = &q.ssvc
+        && !matches!(d.as_str(), "Track" | "Track*" | "Attend" | "Act")
+    {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            format!("unknown SSVC decision {d:?} (Track, Track*, Attend, Act)"),
+            &req,
+        ));
+    }
+    if let Some(t) = &q.treatment
+        && !matches!(t.as_str(), "mitigate" | "accept" | "transfer" | "avoid")
+    {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            format!("unknown treatment {t:?} (mitigate, accept, transfer, avoid)"),
+            &req,
+        ));
+    }
     let filter = FindingFilter {
         min_score: q.min_score,
         level,
         asset_key,
         kev_only: q.kev_only.unwrap_or(false),
+        analysis: q.analysis,
+        ssvc: q.ssvc,
+        treatment: q.treatment,
+        include_suppressed: q.include_suppressed.unwrap_or(false),
         page,
         per_page,
     };

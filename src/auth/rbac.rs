@@ -55,6 +55,12 @@ pub enum Permission {
     /// Upload threat-intelligence feeds.
     #[serde(rename = "intel:ingest")]
     IntelIngest,
+    /// Decide findings (analysis state), treat risks (mitigate, transfer, avoid), import VEX.
+    #[serde(rename = "risks:triage")]
+    RisksTriage,
+    /// Accept a risk (ISO/IEC 27005 retention: rationale and expiry).
+    #[serde(rename = "risks:accept")]
+    RisksAccept,
     /// Read frameworks, controls, coverage.
     #[serde(rename = "controls:read")]
     ControlsRead,
@@ -98,13 +104,15 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission but [`Permission::Public`].
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 21] = [
         Self::MetricsRead,
         Self::AssetsRead,
         Self::AssetsImport,
         Self::AssetsRetire,
         Self::RisksRead,
         Self::IntelIngest,
+        Self::RisksTriage,
+        Self::RisksAccept,
         Self::ControlsRead,
         Self::ControlsImport,
         Self::ControlsEdit,
@@ -130,6 +138,8 @@ impl Permission {
             Self::AssetsRetire => "assets:retire",
             Self::RisksRead => "risks:read",
             Self::IntelIngest => "intel:ingest",
+            Self::RisksTriage => "risks:triage",
+            Self::RisksAccept => "risks:accept",
             Self::ControlsRead => "controls:read",
             Self::ControlsImport => "controls:import",
             Self::ControlsEdit => "controls:edit",
@@ -154,7 +164,15 @@ impl std::fmt::Display for Permission {
 }
 
 /// The roles Rampart knows, in order of the default table.
-pub const ROLES: [&str; 6] = ["viewer", "analyst", "responder", "auditor", "admin", "node"];
+pub const ROLES: [&str; 7] = [
+    "viewer",
+    "analyst",
+    "responder",
+    "auditor",
+    "risk_owner",
+    "admin",
+    "node",
+];
 
 /// Role name → permissions (`[auth.roles]`).
 pub type RoleMap = BTreeMap<String, BTreeSet<Permission>>;
@@ -164,9 +182,10 @@ pub type RoleMap = BTreeMap<String, BTreeSet<Permission>>;
 /// | role | may |
 /// |---|---|
 /// | `viewer` | read assets, risks, controls, incidents, reports, jobs |
-/// | `analyst` | viewer + import inventories, feeds and catalogs, retire assets, edit control status |
+/// | `analyst` | viewer + import inventories, feeds, catalogs and VEX, retire assets, edit control status, decide findings and treat risks (not accept them) |
 /// | `responder` | viewer + act on incidents, raise alarms |
 /// | `auditor` | viewer + the audit log, the supervision tree, metrics |
+/// | `risk_owner` | viewer + decide findings, treat risks and accept them (ISO/IEC 27005's risk owner) |
 /// | `admin` | everything, including replay, fault injection, key rotation |
 /// | `node` | what one node asks of another: read assets and risks, raise alarms, read jobs |
 pub fn default_roles() -> RoleMap {
@@ -190,7 +209,12 @@ pub fn default_roles() -> RoleMap {
                 P::IntelIngest,
                 P::ControlsImport,
                 P::ControlsEdit,
+                P::RisksTriage,
             ]),
+        ),
+        (
+            "risk_owner".to_owned(),
+            with(&[P::RisksTriage, P::RisksAccept]),
         ),
         (
             "responder".to_owned(),

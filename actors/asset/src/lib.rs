@@ -40,6 +40,7 @@
 pub mod actor;
 pub mod csv_inventory;
 pub mod cyclonedx;
+pub mod diff;
 pub mod entities;
 pub mod error;
 pub mod migrations;

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use rampart_contracts::control::Coverage;
 use rampart_contracts::incident::IncidentFigures;
-use rampart_contracts::risk::{FindingView, RiskFigures};
+use rampart_contracts::risk::{AcceptedRisk, FindingView, RiskFigures};
 use rampart_platform::Db;
 
 use crate::entities::audit_entry;
@@ -61,6 +61,8 @@ pub struct Report {
     pub risks_by_level: BTreeMap<String, u64>,
     /// The 10 highest findings.
     pub top_risks: Vec<FindingView>,
+    /// Risks accepted and not expired (rationale, who, until when).
+    pub accepted_risks: Vec<AcceptedRisk>,
     /// Incident figures.
     pub incidents: IncidentFigures,
     /// Control status changes in the period.
@@ -161,6 +163,7 @@ impl Report {
             risks_kev: inputs.risks.kev,
             risks_by_level: inputs.risks.by_level,
             top_risks: inputs.risks.top,
+            accepted_risks: inputs.risks.accepted,
             incidents: inputs.incidents,
             status_changes: inputs.status_changes,
         }
@@ -204,6 +207,13 @@ pub fn to_csv(r: &Report) -> String {
             "top_risk".into(),
             format!("{} {}", f.asset_key, f.vulnerability),
             f.score.to_string(),
+        ]);
+    }
+    for a in &r.accepted_risks {
+        rows.push([
+            "accepted_risk".into(),
+            format!("{} {}", a.asset_key, a.vulnerability),
+            a.expires_at.clone(),
         ]);
     }
     let i = &r.incidents;
@@ -303,6 +313,18 @@ pub fn to_html(r: &Report) -> String {
             f.score,
             esc(&f.level),
             if f.kev { "yes" } else { "" }
+        );
+    }
+    h.push_str("</table><h2>Accepted risks</h2><table><tr><th>asset</th><th>vulnerability</th><th>rationale</th><th>accepted by</th><th>until</th></tr>");
+    for a in &r.accepted_risks {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&a.asset_key),
+            esc(&a.vulnerability),
+            esc(&a.rationale),
+            esc(&a.accepted_by),
+            esc(&a.expires_at)
         );
     }
     let i = &r.incidents;

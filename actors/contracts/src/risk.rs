@@ -49,6 +49,42 @@ pub struct FindingView {
     pub summary: String,
     /// How the score was computed, one sentence per factor.
     pub rationale: Vec<String>,
+    /// Stable identity of the finding across re-scorings (32 hex digits), the key of its
+    /// analysis, treatment and timeline routes.
+    #[serde(default)]
+    pub finding_key: String,
+    /// Its analysis (CycloneDX VEX terms), `None` while never decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<FindingAnalysis>,
+    /// Decided `not_affected` or `false_positive`: left out of scores, incident rules and
+    /// report totals, shown with the `analysis` filter.
+    #[serde(default)]
+    pub suppressed: bool,
+    /// CISA SSVC decision: `Track`, `Track*`, `Attend` or `Act`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssvc: Option<String>,
+    /// Active risk treatment (ISO/IEC 27005): `mitigate`, `accept`, `transfer`, `avoid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treatment: Option<String>,
+}
+
+/// The analysis of a finding (CycloneDX `vulnerabilities[].analysis`) and who made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FindingAnalysis {
+    /// `in_triage`, `exploitable`, `false_positive`, `not_affected`, `resolved`.
+    pub state: String,
+    /// CycloneDX justification (`code_not_reachable` ...), for `not_affected`.
+    pub justification: Option<String>,
+    /// CycloneDX responses (`will_not_fix`, `update` ...).
+    pub responses: Vec<String>,
+    /// Detail text.
+    pub detail: Option<String>,
+    /// Who: a principal's `sub`, or `vex:<document id>`.
+    pub by: String,
+    /// When the deciding statement was made, RFC 3339 UTC.
+    pub at: String,
+    /// The deciding statement's id.
+    pub statement: i64,
 }
 
 /// Body of `risk.scored` and `risk.changed`: an asset's findings after scoring.
@@ -140,4 +176,25 @@ pub struct RiskFigures {
     pub by_level: std::collections::BTreeMap<String, u64>,
     /// The 10 highest findings.
     pub top: Vec<FindingView>,
+    /// Risks accepted and not expired (ISO/IEC 27005 retention), soonest expiry first, at
+    /// most 1,000.
+    #[serde(default)]
+    pub accepted: Vec<AcceptedRisk>,
+}
+
+/// A risk accepted (retained) with its rationale and expiry, as reports list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AcceptedRisk {
+    /// The finding's key.
+    pub finding_key: String,
+    /// Its asset.
+    pub asset_key: String,
+    /// Its vulnerability.
+    pub vulnerability: String,
+    /// Why it is accepted.
+    pub rationale: String,
+    /// Who accepted it.
+    pub accepted_by: String,
+    /// When the acceptance ends, RFC 3339 UTC.
+    pub expires_at: String,
 }

@@ -60,6 +60,11 @@ pub struct OpenRule {
     pub kev_min_criticality: u8,
     /// Any finding with at least this score (1..=25) opens one. Default 20 (very high).
     pub min_score: u8,
+    /// Any finding whose CISA SSVC decision is at least this (`Track*`, `Attend`, `Act`)
+    /// opens one; `None` (the default) leaves SSVC out of the rule. Findings decided
+    /// `not_affected` or `false_positive` never reach the rule (RiskAnalysis leaves them out
+    /// of its events).
+    pub ssvc_at_least: Option<String>,
     /// Folder of the playbooks ([`crate::playbooks`]). Default `config/playbooks`.
     pub playbooks_dir: String,
     /// How often open incidents are checked against their playbook's time limits and the SLA,
@@ -76,6 +81,7 @@ impl Default for OpenRule {
         Self {
             kev_min_criticality: 4,
             min_score: 20,
+            ssvc_at_least: None,
             playbooks_dir: "config/playbooks".to_owned(),
             escalation_check_ms: 30_000,
             sla_s: [
@@ -89,6 +95,18 @@ impl Default for OpenRule {
             .map(|(k, v)| (k.to_owned(), v))
             .collect(),
         }
+    }
+}
+
+/// The order of SSVC decisions (CISA SSVC guide): Track 1, Track* 2, Attend 3, Act 4;
+/// anything else 5 (never reached by a decision, so an unknown threshold opens nothing).
+fn ssvc_rank(d: &str) -> u8 {
+    match d {
+        "Track" => 1,
+        "Track*" => 2,
+        "Attend" => 3,
+        "Act" => 4,
+        _ => 5,
     }
 }
 
@@ -226,7 +244,12 @@ pub async fn apply_risk_events(
         }
         for f in &body.findings {
             let opens = (f.kev && body.criticality >= rule.kev_min_criticality)
-                || f.score >= rule.min_score;
+                || f.score >= rule.min_score
+                || rule
+                    .ssvc_at_least
+                    .as_deref()
+                    .zip(f.ssvc.as_deref())
+                    .is_some_and(|(min, d)| ssvc_rank(d) >= ssvc_rank(min));
             if !opens {
                 continue;
             }

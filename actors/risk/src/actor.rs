@@ -18,7 +18,14 @@ use rampart_platform::Db;
 use rampart_platform::bus::{Bus, BusSubscription, Envelope};
 use rampart_platform::consumer::EventOutcome;
 
+use crate::decisions::{
+    self, DecisionError, DecisionInput, TreatmentInput, TreatmentView, VexImportOutcome,
+};
+use crate::feeds::vulnrichment::VulnrichmentRecord;
+use crate::ssvc::CriticalityMapping;
 use crate::store::{self as risk, FeedInput, IngestOutcome, RiskState};
+use crate::vex::VexDocument;
+use rampart_contracts::risk::FindingView;
 
 /// Service name (bus queue, processed events, outbox).
 pub const SERVICE: &str = risk::SERVICE;
@@ -51,6 +58,70 @@ impl Message for SetPoison {
     type Reply = ();
 }
 
+/// Import a parsed VEX document (`bytes`: the document as sent, for its fingerprint) sent
+/// by the principal `by` ([`decisions::import_vex`]).
+#[derive(Debug)]
+pub struct ImportVex {
+    /// The parsed document.
+    pub document: VexDocument,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// The importing principal's `sub`.
+    pub by: String,
+    /// The asset (key) the document is about, when the importer says so.
+    pub asset: Option<String>,
+}
+
+impl Message for ImportVex {
+    type Reply = Result<VexImportOutcome, DecisionError>;
+}
+
+/// A triage decision about the finding `key` ([`decisions::decide`]).
+#[derive(Debug)]
+pub struct Decide {
+    /// The finding's key.
+    pub key: String,
+    /// The decision.
+    pub decision: DecisionInput,
+    /// The deciding principal's `sub`.
+    pub by: String,
+}
+
+impl Message for Decide {
+    type Reply = Result<FindingView, DecisionError>;
+}
+
+/// A risk treatment of the finding `key` ([`decisions::treat`]).
+#[derive(Debug)]
+pub struct Treat {
+    /// The finding's key.
+    pub key: String,
+    /// The treatment.
+    pub treatment: TreatmentInput,
+    /// The deciding principal's `sub`.
+    pub by: String,
+}
+
+impl Message for Treat {
+    type Reply = Result<TreatmentView, DecisionError>;
+}
+
+/// Ingest CISA Vulnrichment records; replies (records changed, assets re-scored).
+#[derive(Debug)]
+pub struct IngestVulnrichment(pub Vec<VulnrichmentRecord>);
+
+impl Message for IngestVulnrichment {
+    type Reply = Result<(usize, usize), DecisionError>;
+}
+
+/// The actor's own timer: end the acceptances past their expiry.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpireAcceptances;
+
+impl Message for ExpireAcceptances {
+    type Reply = ();
+}
+
 /// The RiskAnalysis actor.
 pub struct RiskAnalysis {
     db: Db,
@@ -61,6 +132,9 @@ pub struct RiskAnalysis {
     bus: Bus,
     consumer: Option<tokio::task::JoinHandle<()>>,
     rpc_server: Option<tokio::task::JoinHandle<()>>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+    ssvc_mapping: CriticalityMapping,
+    expiry_check: std::time::Duration,
 }
 
 impl std::fmt::Debug for RiskAnalysis {
@@ -85,7 +159,42 @@ impl RiskAnalysis {
             bus: bus.clone(),
             consumer: None,
             rpc_server: None,
+            ticker: None,
+            ssvc_mapping: CriticalityMapping::default(),
+            expiry_check: std::time::Duration::from_secs(60),
         }
+    }
+
+    /// Sets the SSVC mapping of asset criticality (`[risk.ssvc]`) and how often acceptances
+    /// are checked for expiry (`risk.acceptance_check_ms`, at least 100 ms).
+    #[must_use]
+    pub fn with_triage(
+        mut self,
+        mapping: CriticalityMapping,
+        expiry_check: std::time::Duration,
+    ) -> Self {
+        self.ssvc_mapping = mapping;
+        self.expiry_check = expiry_check.max(std::time::Duration::from_millis(100));
+        self
+    }
+
+    async fn reload_if_stale(&mut self) -> Result<(), String> {
+        // Another replica may have ingested a feed or stored a statement since this state
+        // was loaded.
+        let mark = risk::state_mark(self.db.conn())
+            .await
+            .map_err(|e| e.to_string())?;
+        if mark != self.state.feed_mark() {
+            self.state
+                .reload_decisions(&self.db)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(
+                mark,
+                "risk state reloaded: another replica wrote feeds or statements"
+            );
+        }
+        Ok(())
     }
 }
 
@@ -96,6 +205,9 @@ impl Drop for RiskAnalysis {
         }
         if let Some(c) = self.rpc_server.take() {
             c.abort();
+        }
+        if let Some(t) = self.ticker.take() {
+            t.abort();
         }
     }
 }
@@ -152,6 +264,20 @@ impl Actor for RiskAnalysis {
         self.state = RiskState::load(self.db.conn())
             .await
             .map_err(|e| format!("loading risk state: {e}"))?;
+        self.state.set_ssvc_mapping(self.ssvc_mapping.clone());
+        let (tick, every) = (ctx.address(), self.expiry_check);
+        self.ticker = Some(tokio::spawn(async move {
+            let mut t = tokio::time::interval(every);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                t.tick().await;
+                if let Err(rampart_supervisors::AskError::Stopped { .. }) =
+                    tick.try_tell(ExpireAcceptances)
+                {
+                    return;
+                }
+            }
+        }));
         tracing::info!(
             vulnerabilities = self.state.vulnerability_count(),
             kev = self.state.kev_count(),
@@ -203,18 +329,7 @@ impl Handler<ApplyAssetEvents> for RiskAnalysis {
         msg: ApplyAssetEvents,
         _ctx: &mut Context<Self>,
     ) -> Result<Vec<EventOutcome>, String> {
-        // Another replica may have ingested a feed since this state was loaded.
-        let mark = risk::feed_mark(self.db.conn())
-            .await
-            .map_err(|e| e.to_string())?;
-        if mark != self.state.feed_mark() {
-            let poison = self.state.poison().map(str::to_owned);
-            self.state = RiskState::load(self.db.conn())
-                .await
-                .map_err(|e| e.to_string())?;
-            self.state.set_poison(poison);
-            tracing::info!(mark, "risk state reloaded: a feed was ingested elsewhere");
-        }
+        self.reload_if_stale().await?;
         risk::apply_asset_events(&self.db, &self.node, &self.state, &msg.0)
             .await
             .map_err(|e| e.to_string())
@@ -236,5 +351,98 @@ impl Handler<CurrentRisk> for RiskAnalysis {
 impl Handler<SetPoison> for RiskAnalysis {
     async fn handle(&mut self, msg: SetPoison, _ctx: &mut Context<Self>) {
         self.state.set_poison(msg.0);
+    }
+}
+
+impl Handler<ImportVex> for RiskAnalysis {
+    async fn handle(
+        &mut self,
+        msg: ImportVex,
+        _ctx: &mut Context<Self>,
+    ) -> Result<VexImportOutcome, DecisionError> {
+        self.reload_if_stale()
+            .await
+            .map_err(DecisionError::Invalid)?;
+        decisions::import_vex(
+            &self.db,
+            &self.node,
+            &mut self.state,
+            msg.document,
+            &msg.bytes,
+            &msg.by,
+            msg.asset.as_deref(),
+        )
+        .await
+    }
+}
+
+impl Handler<Decide> for RiskAnalysis {
+    async fn handle(
+        &mut self,
+        msg: Decide,
+        _ctx: &mut Context<Self>,
+    ) -> Result<FindingView, DecisionError> {
+        self.reload_if_stale()
+            .await
+            .map_err(DecisionError::Invalid)?;
+        decisions::decide(
+            &self.db,
+            &self.node,
+            &mut self.state,
+            &msg.key,
+            msg.decision,
+            &msg.by,
+        )
+        .await
+    }
+}
+
+impl Handler<Treat> for RiskAnalysis {
+    async fn handle(
+        &mut self,
+        msg: Treat,
+        _ctx: &mut Context<Self>,
+    ) -> Result<TreatmentView, DecisionError> {
+        decisions::treat(
+            &self.db,
+            &self.node,
+            &mut self.state,
+            &msg.key,
+            msg.treatment,
+            &msg.by,
+        )
+        .await
+    }
+}
+
+impl Handler<IngestVulnrichment> for RiskAnalysis {
+    async fn handle(
+        &mut self,
+        msg: IngestVulnrichment,
+        _ctx: &mut Context<Self>,
+    ) -> Result<(usize, usize), DecisionError> {
+        self.reload_if_stale()
+            .await
+            .map_err(DecisionError::Invalid)?;
+        decisions::ingest_vulnrichment(&self.db, &self.node, &mut self.state, msg.0).await
+    }
+}
+
+impl Handler<ExpireAcceptances> for RiskAnalysis {
+    async fn handle(&mut self, _msg: ExpireAcceptances, _ctx: &mut Context<Self>) {
+        match decisions::expire_acceptances(
+            &self.db,
+            &self.node,
+            &mut self.state,
+            chrono::Utc::now(),
+        )
+        .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "risk acceptances expired; findings reopened"),
+            Err(e) => {
+                tracing::warn!(error = %e, "checking acceptance expiry failed; next tick retries")
+            }
+        }
     }
 }

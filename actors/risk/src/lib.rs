@@ -24,9 +24,12 @@
 //! 3. **Matching** ([`matching`]): purl ([`purl`]) or CPE ([`cpe`]) -> affecting
 //!    vulnerabilities, through an index ([`matching::VulnIndex`]).
 //! 4. **Scoring** ([`scoring`]): NIST SP 800-30 Rev. 1 likelihood × impact.
+//! 5. **VEX** ([`vex`]): CycloneDX, OpenVEX and CSAF VEX documents parsed into one statement
+//!    model, VEX product matching ([`vex::product`]) and CycloneDX / OpenVEX export.
 
 pub mod actor;
 pub mod cpe;
+pub mod decisions;
 pub mod entities;
 pub mod error;
 pub mod feeds;
@@ -35,9 +38,13 @@ pub mod migrations;
 pub mod model;
 pub mod purl;
 pub mod read_model;
+pub mod sarif;
 pub mod scoring;
+pub mod ssvc;
 pub mod store;
+pub mod triage;
 pub mod version;
+pub mod vex;
 
 pub use error::{FeedError, MatchError};
 pub use model::{

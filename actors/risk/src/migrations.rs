@@ -10,6 +10,7 @@ rampart_platform::service_migrations![
     M20261124000004Risk,
     M20261124000007Epss,
     M20261203000001RiskGeneration,
+    M20261203000002Triage,
 ];
 
 #[derive(DeriveIden)]
@@ -434,5 +435,399 @@ impl MigrationTrait for M20261203000001RiskGeneration {
                     .to_owned(),
             );
         manager.exec_stmt(row).await
+    }
+}
+
+#[derive(DeriveIden)]
+enum RiskVexDocuments {
+    Table,
+    Id,
+    DocId,
+    Format,
+    Author,
+    Sha256,
+    Statements,
+    ImportedBy,
+    ImportedAt,
+}
+
+#[derive(DeriveIden)]
+enum RiskStatements {
+    Table,
+    Id,
+    Document,
+    Origin,
+    AssetKey,
+    Statement,
+    MadeAt,
+    MadeBy,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum RiskFindingHistory {
+    Table,
+    Id,
+    FindingKey,
+    AssetKey,
+    VulnId,
+    Event,
+    Change,
+    Actor,
+    At,
+}
+
+#[derive(DeriveIden)]
+enum RiskTreatments {
+    Table,
+    FindingKey,
+    AssetKey,
+    VulnId,
+    Option,
+    Controls,
+    Rationale,
+    TransferredTo,
+    ExpiresAt,
+    Status,
+    DecidedBy,
+    DecidedAt,
+}
+
+#[derive(DeriveIden)]
+enum RiskSsvc {
+    Table,
+    CveId,
+    Record,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum TriageColumns {
+    FindingKey,
+    Suppressed,
+    AnalysisState,
+    AnalysisJustification,
+    AnalysisResponses,
+    AnalysisDetail,
+    AnalysisBy,
+    AnalysisAt,
+    AnalysisStatement,
+    Ssvc,
+    SsvcDetail,
+    Treatment,
+    Version,
+}
+
+/// Triage, risk treatment and VEX (issue 12): the analysis, SSVC and treatment columns of
+/// `risk_findings`, the asset's own version on `risk_assets`, and the tables
+/// `risk_vex_documents`, `risk_statements`, `risk_finding_history`, `risk_treatments`,
+/// `risk_ssvc`. One column per `ALTER TABLE` (SQLite takes one change at a time).
+#[derive(Debug)]
+struct M20261203000002Triage;
+
+impl MigrationName for M20261203000002Triage {
+    fn name(&self) -> &str {
+        "m20261203_000002_triage"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261203000002Triage {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let finding_cols = [
+            ColumnDef::new(TriageColumns::FindingKey)
+                .string_len(64)
+                .not_null()
+                .default("")
+                .to_owned(),
+            ColumnDef::new(TriageColumns::Suppressed)
+                .boolean()
+                .not_null()
+                .default(false)
+                .to_owned(),
+            ColumnDef::new(TriageColumns::AnalysisState)
+                .string_len(16)
+                .null()
+                .to_owned(),
+            ColumnDef::new(TriageColumns::AnalysisJustification)
+                .string_len(48)
+                .null()
+                .to_owned(),
+            ColumnDef::new(TriageColumns::AnalysisResponses)
+                .json_binary()
+                .null()
+                .to_owned(),
+            ColumnDef::new(TriageColumns::AnalysisDetail)
+                .text()
+                .null()
+                .to_owned(),
+            ColumnDef::new(TriageColumns::AnalysisBy)
+                .string_len(1100)
+                .null()
+                .to_owned(),
+            ColumnDef::new(TriageColumns::AnalysisAt)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+            ColumnDef::new(TriageColumns::AnalysisStatement)
+                .big_integer()
+                .null()
+                .to_owned(),
+            ColumnDef::new(TriageColumns::Ssvc)
+                .string_len(8)
+                .null()
+                .to_owned(),
+            ColumnDef::new(TriageColumns::SsvcDetail)
+                .json_binary()
+                .null()
+                .to_owned(),
+            ColumnDef::new(TriageColumns::Treatment)
+                .string_len(16)
+                .null()
+                .to_owned(),
+        ];
+        for mut col in finding_cols {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(RiskFindings::Table)
+                        .add_column_if_not_exists(&mut col)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(RiskAssets::Table)
+                    .add_column_if_not_exists(
+                        ColumnDef::new(TriageColumns::Version)
+                            .string_len(256)
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskVexDocuments::Table)
+                    .if_not_exists()
+                    .col(auto_id(RiskVexDocuments::Id))
+                    .col(
+                        ColumnDef::new(RiskVexDocuments::DocId)
+                            .string_len(1024)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskVexDocuments::Format)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskVexDocuments::Author)
+                            .string_len(1024)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskVexDocuments::Sha256)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskVexDocuments::Statements)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskVexDocuments::ImportedBy)
+                            .string_len(256)
+                            .not_null(),
+                    )
+                    .col(ts(RiskVexDocuments::ImportedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskStatements::Table)
+                    .if_not_exists()
+                    .col(auto_id(RiskStatements::Id))
+                    .col(
+                        ColumnDef::new(RiskStatements::Document)
+                            .big_integer()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskStatements::Origin)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskStatements::AssetKey)
+                            .string_len(512)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskStatements::Statement)
+                            .json_binary()
+                            .not_null(),
+                    )
+                    .col(ts(RiskStatements::MadeAt))
+                    .col(
+                        ColumnDef::new(RiskStatements::MadeBy)
+                            .string_len(1100)
+                            .not_null(),
+                    )
+                    .col(ts(RiskStatements::CreatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskFindingHistory::Table)
+                    .if_not_exists()
+                    .col(auto_id(RiskFindingHistory::Id))
+                    .col(
+                        ColumnDef::new(RiskFindingHistory::FindingKey)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskFindingHistory::AssetKey)
+                            .string_len(512)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskFindingHistory::VulnId)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskFindingHistory::Event)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskFindingHistory::Change)
+                            .json_binary()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskFindingHistory::Actor)
+                            .string_len(1100)
+                            .not_null(),
+                    )
+                    .col(ts(RiskFindingHistory::At))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskTreatments::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(RiskTreatments::FindingKey)
+                            .string_len(64)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskTreatments::AssetKey)
+                            .string_len(512)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskTreatments::VulnId)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskTreatments::Option)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskTreatments::Controls)
+                            .json_binary()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(RiskTreatments::Rationale).text().not_null())
+                    .col(
+                        ColumnDef::new(RiskTreatments::TransferredTo)
+                            .string_len(512)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskTreatments::ExpiresAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskTreatments::Status)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(RiskTreatments::DecidedBy)
+                            .string_len(256)
+                            .not_null(),
+                    )
+                    .col(ts(RiskTreatments::DecidedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RiskSsvc::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(RiskSsvc::CveId)
+                            .string_len(64)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(RiskSsvc::Record).json_binary().not_null())
+                    .col(ts(RiskSsvc::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "risk_vex_documents_sha",
+            "risk_vex_documents",
+            &["sha256"],
+            true,
+        )
+        .await?;
+        index(
+            manager,
+            "risk_findings_key",
+            "risk_findings",
+            &["finding_key"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "risk_finding_history_key",
+            "risk_finding_history",
+            &["finding_key"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "risk_treatments_expiry",
+            "risk_treatments",
+            &["status", "expires_at"],
+            false,
+        )
+        .await?;
+        Ok(())
     }
 }

@@ -35,12 +35,17 @@ use crate::cpe::Cpe;
 use crate::entities::{
     risk_asset, risk_component, risk_epss, risk_feed, risk_finding, risk_kev, risk_vulnerability,
 };
+use crate::entities::{risk_finding_history, risk_ssvc, risk_treatment};
 use crate::feeds::VulnerabilityFeed;
 use crate::feeds::kev::KevCatalog;
+use crate::feeds::vulnrichment::VulnrichmentRecord;
 use crate::matching::{Confidence, VulnIndex};
 use crate::purl::{package_from_purl, package_key};
 use crate::scoring::{Level, RiskInput, score_risk};
+use crate::ssvc::{CriticalityMapping, SsvcInputs, decide_finding};
+use crate::triage::{Statements, asset_target, finding_key};
 use crate::version::Ecosystem;
+use crate::vex::product::Target;
 use crate::{KevEntry, Vulnerability};
 use rampart_contracts::asset::{Asset, AssetEvent, AssetRetired, Component};
 pub use rampart_contracts::risk::{
@@ -57,6 +62,9 @@ pub const SERVICE: &str = "risk";
 
 /// Rows inserted per statement.
 const BATCH: usize = 400;
+
+/// Routing key of the event listing the findings of one asset whose analysis changed.
+pub const ANALYSIS_CHANGED: &str = "risk.analysis.changed";
 
 /// Why a risk operation failed; nothing of it was stored (one transaction).
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +100,10 @@ pub struct RiskState {
     epss: HashMap<String, f64>,
     feed_mark: i64,
     poison: Option<String>,
+    pub(crate) statements: crate::triage::Statements,
+    pub(crate) ssvc: HashMap<String, VulnrichmentRecord>,
+    pub(crate) ssvc_mapping: CriticalityMapping,
+    pub(crate) treatments: HashMap<String, String>,
 }
 
 /// The newest `risk_feeds` row id (0 when none): a node whose state was loaded at an older mark
@@ -109,6 +121,25 @@ pub async fn feed_mark<C: ConnectionTrait>(db: &C) -> Result<i64, sea_orm::DbErr
     Ok(max.flatten().unwrap_or(0))
 }
 
+/// The mark a replica's state is compared with: the newest `risk_feeds` row id plus the
+/// newest `risk_statements` id times 2^32 (either changing changes it), 0 when none.
+///
+/// # Errors
+/// Database errors.
+pub async fn state_mark<C: ConnectionTrait>(db: &C) -> Result<i64, sea_orm::DbErr> {
+    let statements: Option<Option<i64>> = crate::entities::risk_statement::Entity::find()
+        .select_only()
+        .column_as(crate::entities::risk_statement::Column::Id.max(), "m")
+        .into_tuple()
+        .one(db)
+        .await?;
+    let ssvc = risk_ssvc::Entity::find().count(db).await?;
+    Ok(feed_mark(db)
+        .await?
+        .wrapping_add(statements.flatten().unwrap_or(0).wrapping_shl(32))
+        .wrapping_add(i64::try_from(ssvc).unwrap_or(0).wrapping_shl(20)))
+}
+
 impl RiskState {
     /// Loads the stored records and KEV entries.
     ///
@@ -116,7 +147,7 @@ impl RiskState {
     /// Database errors, [`RiskStoreError::Corrupt`].
     pub async fn load<C: ConnectionTrait>(db: &C) -> Result<Self, RiskStoreError> {
         let mut state = RiskState {
-            feed_mark: feed_mark(db).await?,
+            feed_mark: state_mark(db).await?,
             ..RiskState::default()
         };
         for row in risk_vulnerability::Entity::find()
@@ -144,6 +175,29 @@ impl RiskState {
         for row in risk_epss::Entity::find().all(db).await? {
             state.epss.insert(row.cve_id, row.epss);
         }
+        state.statements = Statements::load(db)
+            .await
+            .map_err(|e| RiskStoreError::Corrupt {
+                what: "statement",
+                id: String::new(),
+                message: e.to_string(),
+            })?;
+        for row in risk_ssvc::Entity::find().all(db).await? {
+            let r: VulnrichmentRecord =
+                serde_json::from_value(row.record).map_err(|e| RiskStoreError::Corrupt {
+                    what: "ssvc record",
+                    id: row.cve_id.clone(),
+                    message: e.to_string(),
+                })?;
+            state.ssvc.insert(row.cve_id, r);
+        }
+        for row in risk_treatment::Entity::find()
+            .filter(risk_treatment::Column::Status.eq("active"))
+            .all(db)
+            .await?
+        {
+            state.treatments.insert(row.finding_key, row.option);
+        }
         Ok(state)
     }
 
@@ -161,7 +215,16 @@ impl RiskState {
         }
     }
 
-    /// The feed mark this state was loaded at (see [`feed_mark`]).
+    /// Takes the current [`state_mark`] after this replica's own committed write.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub(crate) async fn refresh_mark(&mut self, db: &Db) -> Result<(), sea_orm::DbErr> {
+        self.feed_mark = state_mark(db.conn()).await?;
+        Ok(())
+    }
+
+    /// The state mark this state was loaded at (see [`state_mark`]).
     pub fn feed_mark(&self) -> i64 {
         self.feed_mark
     }
@@ -201,6 +264,77 @@ impl RiskState {
     pub fn epss_count(&self) -> usize {
         self.epss.len()
     }
+
+    /// Sets the mapping of asset criticality to SSVC mission prevalence and public
+    /// well-being (configuration, `[risk.ssvc]`); kept across reloads by the actor.
+    pub fn set_ssvc_mapping(&mut self, m: CriticalityMapping) {
+        self.ssvc_mapping = m;
+    }
+
+    /// The SSVC mapping in force.
+    pub fn ssvc_mapping(&self) -> &CriticalityMapping {
+        &self.ssvc_mapping
+    }
+
+    /// Number of statements (VEX and triage) held.
+    pub fn statement_count(&self) -> usize {
+        self.statements.len()
+    }
+
+    /// The vulnerability records held.
+    pub fn vulnerabilities(&self) -> impl Iterator<Item = &Vulnerability> {
+        self.vulns.iter()
+    }
+
+    /// Adds a stored statement.
+    pub(crate) fn push_statement(&mut self, s: crate::triage::HeldStatement) {
+        self.statements.push(s);
+    }
+
+    /// Sets (or clears) the active treatment option of finding `key`.
+    pub(crate) fn set_treatment(&mut self, key: &str, option: Option<&str>) {
+        match option {
+            Some(o) => {
+                self.treatments.insert(key.to_owned(), o.to_owned());
+            }
+            None => {
+                self.treatments.remove(key);
+            }
+        }
+    }
+
+    /// The Vulnrichment record held for `cve`.
+    pub fn ssvc_record(&self, cve: &str) -> Option<&VulnrichmentRecord> {
+        self.ssvc.get(cve)
+    }
+
+    /// Holds a Vulnrichment record (already stored).
+    pub(crate) fn set_ssvc_record(&mut self, r: VulnrichmentRecord) {
+        self.ssvc.insert(r.cve_id.clone(), r);
+    }
+
+    /// Reloads everything from the database after a failed write, keeping the poison and
+    /// the SSVC mapping (which are not stored).
+    ///
+    /// # Errors
+    /// Database errors, [`RiskStoreError::Corrupt`].
+    pub async fn reload_decisions(&mut self, db: &Db) -> Result<(), RiskStoreError> {
+        let poison = self.poison.take();
+        let mapping = std::mem::take(&mut self.ssvc_mapping);
+        *self = RiskState::load(db.conn()).await?;
+        self.poison = poison;
+        self.ssvc_mapping = mapping;
+        Ok(())
+    }
+}
+
+/// The asset a finding belongs to, as scoring needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScoredAsset<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) version: Option<&'a str>,
+    pub(crate) criticality: u8,
 }
 
 /// `Ecosystem|package` key of an OSV package (lower-case), as stored in `risk_components.pkg_key`.
@@ -277,6 +411,24 @@ impl From<risk_finding::Model> for FindingView {
             confidence: m.confidence,
             summary: m.summary,
             rationale: strings(m.rationale),
+            finding_key: m.finding_key,
+            analysis: match (m.analysis_state, m.analysis_statement, m.analysis_at) {
+                (Some(state), Some(statement), Some(at)) => {
+                    Some(rampart_contracts::risk::FindingAnalysis {
+                        state,
+                        justification: m.analysis_justification,
+                        responses: m.analysis_responses.map(strings).unwrap_or_default(),
+                        detail: m.analysis_detail,
+                        by: m.analysis_by.unwrap_or_default(),
+                        at: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        statement,
+                    })
+                }
+                _ => None,
+            },
+            suppressed: m.suppressed,
+            ssvc: m.ssvc,
+            treatment: m.treatment,
         }
     }
 }
@@ -284,12 +436,13 @@ impl From<risk_finding::Model> for FindingView {
 fn finding_models(
     state: &RiskState,
     index: &VulnIndex<'_>,
-    asset_key: &str,
-    criticality: u8,
+    asset: ScoredAsset<'_>,
     components: &[Component],
 ) -> Vec<risk_finding::ActiveModel> {
     let now = Utc::now();
+    let (asset_key, criticality) = (asset.key, asset.criticality);
     let crit = Level::from_value(criticality.clamp(1, 5)).unwrap_or(Level::Moderate);
+    let asset_t = asset_target(asset.key, asset.name, asset.version);
     let mut out = Vec::new();
     for c in components {
         let mut found = Vec::new();
@@ -321,7 +474,62 @@ fn finding_models(
                 asset_criticality: crit,
             });
             let cves: Vec<&str> = v.cve_ids().collect();
+            let mut ids: Vec<&str> = vec![v.id.as_str()];
+            ids.extend(v.aliases.iter().map(String::as_str));
+            ids.extend(cves.iter().copied());
+            let component_t = Target {
+                purl: c.purl.as_deref(),
+                cpe: c.cpe.as_deref(),
+                name: &c.name,
+                version: c.version.as_deref(),
+            };
+            let analysis = state
+                .statements
+                .effective(&ids, asset_key, &asset_t, &component_t);
+            let record = cves.iter().find_map(|c| state.ssvc.get(*c));
+            let ssvc = decide_finding(
+                &SsvcInputs {
+                    exploitation: record.and_then(|r| r.exploitation),
+                    automatable: record.and_then(|r| r.automatable),
+                    technical_impact: record.and_then(|r| r.technical_impact),
+                },
+                in_kev,
+                criticality,
+                &state.ssvc_mapping,
+            );
+            let key = finding_key(
+                asset_key,
+                &v.id,
+                &c.name,
+                c.version.as_deref(),
+                c.purl.as_deref(),
+            );
+            let treatment = state.treatments.get(&key).cloned();
             out.push(risk_finding::ActiveModel {
+                finding_key: Set(key),
+                suppressed: Set(analysis.is_some_and(|a| a.statement.state.suppresses())),
+                analysis_state: Set(analysis.map(|a| a.statement.state.as_str().to_owned())),
+                analysis_justification: Set(analysis
+                    .and_then(|a| a.statement.justification)
+                    .map(|j| j.as_str().to_owned())),
+                analysis_responses: Set(analysis.map(|a| {
+                    serde_json::json!(
+                        a.statement
+                            .responses
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                    )
+                })),
+                analysis_detail: Set(analysis.and_then(|a| a.statement.detail.clone())),
+                analysis_by: Set(analysis.map(|a| a.made_by.clone())),
+                analysis_at: Set(analysis.map(|a| a.statement.timestamp)),
+                analysis_statement: Set(analysis.map(|a| a.id)),
+                ssvc: Set(serde_json::to_value(ssvc.decision)
+                    .ok()
+                    .and_then(|d| d.as_str().map(str::to_owned))),
+                ssvc_detail: Set(serde_json::to_value(&ssvc).ok()),
+                treatment: Set(treatment),
                 asset_key: Set(asset_key.to_owned()),
                 vuln_id: Set(v.id.clone()),
                 component: Set(c.name.clone()),
@@ -377,6 +585,18 @@ fn view_of(m: &risk_finding::ActiveModel) -> Option<FindingView> {
         summary: get(&m.summary)?,
         rationale: get(&m.rationale)?,
         scored_at: get(&m.scored_at)?,
+        finding_key: get(&m.finding_key)?,
+        suppressed: get(&m.suppressed)?,
+        analysis_state: get(&m.analysis_state)?,
+        analysis_justification: get(&m.analysis_justification)?,
+        analysis_responses: get(&m.analysis_responses)?,
+        analysis_detail: get(&m.analysis_detail)?,
+        analysis_by: get(&m.analysis_by)?,
+        analysis_at: get(&m.analysis_at)?,
+        analysis_statement: get(&m.analysis_statement)?,
+        ssvc: get(&m.ssvc)?,
+        ssvc_detail: get(&m.ssvc_detail)?,
+        treatment: get(&m.treatment)?,
     }))
 }
 
@@ -394,6 +614,7 @@ async fn stored_signature(
         .column(risk_finding::Column::ComponentVersion)
         .column(risk_finding::Column::Score)
         .filter(risk_finding::Column::AssetKey.eq(asset_key))
+        .filter(risk_finding::Column::Suppressed.eq(false))
         .into_tuple()
         .all(tx)
         .await?;
@@ -418,11 +639,26 @@ async fn replace_findings(
     emit_scored: bool,
 ) -> Result<(usize, bool), RiskStoreError> {
     let before = stored_signature(tx, asset_key).await?;
+    let decided_before: HashMap<String, (Option<i64>, Option<String>)> =
+        risk_finding::Entity::find()
+            .select_only()
+            .column(risk_finding::Column::FindingKey)
+            .column(risk_finding::Column::AnalysisStatement)
+            .column(risk_finding::Column::AnalysisState)
+            .filter(risk_finding::Column::AssetKey.eq(asset_key))
+            .into_tuple::<(String, Option<i64>, Option<String>)>()
+            .all(tx)
+            .await?
+            .into_iter()
+            .map(|(k, s, st)| (k, (s, st)))
+            .collect();
     risk_finding::Entity::delete_many()
         .filter(risk_finding::Column::AssetKey.eq(asset_key))
         .exec(tx)
         .await?;
-    let mut views: Vec<FindingView> = models.iter().filter_map(view_of).collect();
+    let all_views: Vec<FindingView> = models.iter().filter_map(view_of).collect();
+    let changes = analysis_changes(&decided_before, &all_views);
+    let mut views: Vec<FindingView> = all_views.into_iter().filter(|v| !v.suppressed).collect();
     views.sort_by(|a, b| {
         b.score
             .cmp(&a.score)
@@ -472,7 +708,101 @@ async fn replace_findings(
         }
         outbox::append(tx, SERVICE, &e).await?;
     }
+    record_analysis_changes(tx, node, cause, asset_key, changes).await?;
     Ok((n, changed))
+}
+
+/// One finding whose analysis changed in a scoring (its timeline entry and the
+/// `risk.analysis.changed` event).
+#[derive(Debug, Clone, Serialize)]
+struct AnalysisChange {
+    finding_key: String,
+    vulnerability: String,
+    component: String,
+    component_version: Option<String>,
+    previous_state: Option<String>,
+    analysis: Option<rampart_contracts::risk::FindingAnalysis>,
+}
+
+/// The findings of `after` whose deciding statement differs from `before`'s (a finding born
+/// decided counts; a finding that left the asset does not).
+fn analysis_changes(
+    before: &HashMap<String, (Option<i64>, Option<String>)>,
+    after: &[FindingView],
+) -> Vec<AnalysisChange> {
+    let mut out = Vec::new();
+    for v in after {
+        let (prev_statement, prev_state) = before.get(&v.finding_key).cloned().unwrap_or_default();
+        let now_statement = v.analysis.as_ref().map(|a| a.statement);
+        if prev_statement == now_statement {
+            continue;
+        }
+        out.push(AnalysisChange {
+            finding_key: v.finding_key.clone(),
+            vulnerability: v.vulnerability.clone(),
+            component: v.component.clone(),
+            component_version: v.component_version.clone(),
+            previous_state: prev_state,
+            analysis: v.analysis.clone(),
+        });
+    }
+    out
+}
+
+/// Body of `risk.analysis.changed`: the findings of one asset whose analysis changed, at
+/// most [`MAX_FINDINGS_PER_EVENT`] listed.
+#[derive(Debug, Clone, Serialize)]
+struct AnalysisChangedEvent {
+    asset_key: String,
+    count: usize,
+    changes: Vec<AnalysisChange>,
+}
+
+/// Appends the timeline entries of `changes` and one `risk.analysis.changed` event (which
+/// AuditReporting chains).
+async fn record_analysis_changes(
+    tx: &DatabaseTransaction,
+    node: &str,
+    cause: Option<&Envelope>,
+    asset_key: &str,
+    changes: Vec<AnalysisChange>,
+) -> Result<(), RiskStoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    for chunk in changes.chunks(BATCH) {
+        let rows = chunk.iter().map(|c| risk_finding_history::ActiveModel {
+            finding_key: Set(c.finding_key.clone()),
+            asset_key: Set(asset_key.to_owned()),
+            vuln_id: Set(c.vulnerability.clone()),
+            event: Set("analysis".to_owned()),
+            change: Set(serde_json::json!({
+                "previous_state": c.previous_state,
+                "analysis": c.analysis,
+            })),
+            actor: Set(c
+                .analysis
+                .as_ref()
+                .map_or_else(|| "system".to_owned(), |a| a.by.clone())),
+            at: Set(now),
+            ..Default::default()
+        });
+        risk_finding_history::Entity::insert_many(rows)
+            .exec_without_returning(tx)
+            .await?;
+    }
+    let body = AnalysisChangedEvent {
+        asset_key: asset_key.to_owned(),
+        count: changes.len(),
+        changes: changes.into_iter().take(MAX_FINDINGS_PER_EVENT).collect(),
+    };
+    let mut e = Envelope::new(ANALYSIS_CHANGED, node, &body)?;
+    if let Some(c) = cause {
+        e = e.caused_by(c);
+    }
+    outbox::append(tx, SERVICE, &e).await?;
+    Ok(())
 }
 
 async fn store_view(tx: &DatabaseTransaction, asset: &Asset) -> Result<(), sea_orm::DbErr> {
@@ -486,6 +816,7 @@ async fn store_view(tx: &DatabaseTransaction, asset: &Asset) -> Result<(), sea_o
         kind: Set(kind),
         criticality: Set(i16::from(asset.criticality)),
         retired: Set(false),
+        version: Set(asset.version.clone()),
         updated_at: Set(Utc::now()),
     })
     .on_conflict(
@@ -495,6 +826,7 @@ async fn store_view(tx: &DatabaseTransaction, asset: &Asset) -> Result<(), sea_o
                 risk_asset::Column::Kind,
                 risk_asset::Column::Criticality,
                 risk_asset::Column::Retired,
+                risk_asset::Column::Version,
                 risk_asset::Column::UpdatedAt,
             ])
             .to_owned(),
@@ -555,8 +887,17 @@ pub async fn apply_asset_events(
                 Ok(body) => {
                     let a = body.asset.into_owned();
                     store_view(&tx, &a).await?;
-                    let models =
-                        finding_models(state, &index, &a.key, a.criticality, &a.components);
+                    let models = finding_models(
+                        state,
+                        &index,
+                        ScoredAsset {
+                            key: &a.key,
+                            name: &a.name,
+                            version: a.version.as_deref(),
+                            criticality: a.criticality,
+                        },
+                        &a.components,
+                    );
                     replace_findings(&tx, node, Some(e), &a.key, a.criticality, models, true)
                         .await?;
                     EventOutcome::Applied
@@ -638,11 +979,9 @@ pub async fn ingest(
 ) -> Result<IngestOutcome, RiskStoreError> {
     let result = ingest_inner(db, node, state, feed).await;
     if result.is_err() {
-        let poison = state.poison.take();
-        *state = RiskState::load(db.conn()).await?;
-        state.poison = poison;
+        state.reload_decisions(db).await?;
     } else {
-        state.feed_mark = feed_mark(db.conn()).await?;
+        state.feed_mark = state_mark(db.conn()).await?;
     }
     result
 }
@@ -854,9 +1193,29 @@ async fn ingest_inner(
             .await?;
         assets.extend(keys);
     }
+    let (n_assets, n_findings) = rescore(&tx, node, state, &assets).await?;
+    out.assets_rescored = n_assets;
+    out.findings = n_findings;
+    crate::read_model::bump(&tx).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Re-scores the assets `keys` (those not retired) from RiskAnalysis's view of their
+/// components; returns (assets re-scored, findings after).
+///
+/// # Errors
+/// Database and event errors.
+pub(crate) async fn rescore(
+    tx: &DatabaseTransaction,
+    node: &str,
+    state: &RiskState,
+    keys: &BTreeSet<String>,
+) -> Result<(usize, usize), RiskStoreError> {
     let index = VulnIndex::new(&state.vulns);
-    for key in &assets {
-        let Some(a) = risk_asset::Entity::find_by_id(key.clone()).one(&tx).await? else {
+    let (mut assets, mut findings) = (0, 0);
+    for key in keys {
+        let Some(a) = risk_asset::Entity::find_by_id(key.clone()).one(tx).await? else {
             continue;
         };
         if a.retired {
@@ -865,7 +1224,7 @@ async fn ingest_inner(
         let comps: Vec<Component> = risk_component::Entity::find()
             .filter(risk_component::Column::AssetKey.eq(key.as_str()))
             .order_by(risk_component::Column::Id, Order::Asc)
-            .all(&tx)
+            .all(tx)
             .await?
             .into_iter()
             .map(|c| Component {
@@ -876,14 +1235,22 @@ async fn ingest_inner(
             })
             .collect();
         let crit = u8::try_from(a.criticality).unwrap_or(3);
-        let models = finding_models(state, &index, key, crit, &comps);
-        let (n, _) = replace_findings(&tx, node, None, key, crit, models, false).await?;
-        out.assets_rescored += 1;
-        out.findings += n;
+        let models = finding_models(
+            state,
+            &index,
+            ScoredAsset {
+                key,
+                name: &a.name,
+                version: a.version.as_deref(),
+                criticality: crit,
+            },
+            &comps,
+        );
+        let (n, _) = replace_findings(tx, node, None, key, crit, models, false).await?;
+        assets += 1;
+        findings += n;
     }
-    crate::read_model::bump(&tx).await?;
-    tx.commit().await?;
-    Ok(out)
+    Ok((assets, findings))
 }
 
 /// Filter and page of [`list_findings`].
@@ -897,6 +1264,16 @@ pub struct FindingFilter {
     pub asset_key: Option<String>,
     /// Only KEV-listed findings.
     pub kev_only: bool,
+    /// Only findings whose analysis state is this (`in_triage` ... `resolved`), or `none`
+    /// for never decided. Suppressed findings (`not_affected`, `false_positive`) are listed
+    /// only when asked for by this filter or by `include_suppressed`.
+    pub analysis: Option<String>,
+    /// Only findings with this SSVC decision (`Track`, `Track*`, `Attend`, `Act`).
+    pub ssvc: Option<String>,
+    /// Only findings with this active treatment (`mitigate`, `accept`, `transfer`, `avoid`).
+    pub treatment: Option<String>,
+    /// List suppressed findings too.
+    pub include_suppressed: bool,
     /// Page number, from 1.
     pub page: u64,
     /// Findings per page (1..=1000).
@@ -924,6 +1301,20 @@ pub async fn list_findings(
     }
     if filter.kev_only {
         q = q.filter(risk_finding::Column::Kev.eq(true));
+    }
+    match filter.analysis.as_deref() {
+        Some("none") => q = q.filter(risk_finding::Column::AnalysisState.is_null()),
+        Some(state) => q = q.filter(risk_finding::Column::AnalysisState.eq(state)),
+        None if !filter.include_suppressed => {
+            q = q.filter(risk_finding::Column::Suppressed.eq(false));
+        }
+        None => {}
+    }
+    if let Some(d) = &filter.ssvc {
+        q = q.filter(risk_finding::Column::Ssvc.eq(d.as_str()));
+    }
+    if let Some(t) = &filter.treatment {
+        q = q.filter(risk_finding::Column::Treatment.eq(t.as_str()));
     }
     let total = q.clone().count(db.conn()).await?;
     let per_page = filter.per_page.clamp(1, 1000);
@@ -955,7 +1346,9 @@ pub async fn asset_risk(db: &Db, key: &str) -> Result<Option<AssetRisk>, sea_orm
     if a.retired {
         return Ok(None);
     }
-    let base = risk_finding::Entity::find().filter(risk_finding::Column::AssetKey.eq(key));
+    let base = risk_finding::Entity::find()
+        .filter(risk_finding::Column::AssetKey.eq(key))
+        .filter(risk_finding::Column::Suppressed.eq(false));
     let finding_count = base.clone().count(db.conn()).await?;
     let kev_count = base
         .clone()
@@ -997,6 +1390,7 @@ pub async fn report_figures(db: &Db) -> Result<RiskFigures, sea_orm::DbErr> {
     for level in ["very_high", "high", "moderate", "low", "very_low"] {
         let n = risk_finding::Entity::find()
             .filter(risk_finding::Column::Level.eq(level))
+            .filter(risk_finding::Column::Suppressed.eq(false))
             .count(db.conn())
             .await?;
         by_level.insert(level.to_owned(), n);
@@ -1004,6 +1398,7 @@ pub async fn report_figures(db: &Db) -> Result<RiskFigures, sea_orm::DbErr> {
     let total = by_level.values().sum();
     let kev = risk_finding::Entity::find()
         .filter(risk_finding::Column::Kev.eq(true))
+        .filter(risk_finding::Column::Suppressed.eq(false))
         .count(db.conn())
         .await?;
     let (top, _) = list_findings(
@@ -1015,11 +1410,24 @@ pub async fn report_figures(db: &Db) -> Result<RiskFigures, sea_orm::DbErr> {
         },
     )
     .await?;
+    let accepted = crate::decisions::accepted_risks(db, 1000)
+        .await?
+        .into_iter()
+        .map(|t| rampart_contracts::risk::AcceptedRisk {
+            finding_key: t.finding_key,
+            asset_key: t.asset_key,
+            vulnerability: t.vulnerability,
+            rationale: t.rationale,
+            accepted_by: t.decided_by,
+            expires_at: t.expires_at.unwrap_or_default(),
+        })
+        .collect();
     Ok(RiskFigures {
         total,
         kev,
         by_level,
         top,
+        accepted,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod epss;
 pub mod kev;
 pub mod nvd;
 pub mod osv;
+pub mod vulnrichment;
 
 use std::collections::{BTreeMap, HashMap};
 

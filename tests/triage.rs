@@ -1,0 +1,566 @@
+//! Triage, risk treatment and VEX end to end, on the real binary and real documents
+//! (../shared/data/vex, osv, sbom): statements applied to the right findings and no others
+//! (the VEX product semantics), findings born decided, supersession by timestamp, role checks,
+//! acceptance expiry from the actor's own timer, bad documents refused with nothing changed,
+//! and the audit trail of every decision.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{NodeProc, data, run_job, start_node, token_for, wait_for};
+use serde_json::{Value, json};
+
+fn read(rel: &str) -> Vec<u8> {
+    std::fs::read(data(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// `method url` with `token` and an optional JSON body; (status, JSON body).
+async fn call(
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut rb = reqwest::Client::new()
+        .request(method, url)
+        .bearer_auth(token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// POSTs a VEX document (optionally about asset `asset`); (status, body).
+async fn post_vex(node: &NodeProc, token: &str, doc: &[u8], asset: Option<i64>) -> (u16, Value) {
+    let url = match asset {
+        Some(a) => node.api(&format!("/vex?asset={a}")),
+        None => node.api("/vex"),
+    };
+    let r = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .header("Content-Type", "application/json")
+        .body(doc.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Imports a CycloneDX SBOM whose subject is named `name`; returns the asset's id.
+async fn import_sbom(node: &NodeProc, sbom: Vec<u8>, name: &str) -> i64 {
+    let job = run_job(
+        node,
+        "/assets/import?format=cyclonedx",
+        "application/json",
+        sbom,
+    )
+    .await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let (_, body) = common::get_json(&node.api(&format!("/assets?name={name}"))).await;
+    body["items"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("asset {name} listed: {body}"))
+}
+
+/// The findings of asset `id` once RiskAnalysis has scored it (asset events reach it
+/// through the bus), suppressed ones included.
+async fn scored(node: &NodeProc, token: &str, id: i64) -> Vec<Value> {
+    let mut out = Vec::new();
+    assert!(
+        wait_for(Duration::from_secs(30), async || {
+            out = findings(node, token, id).await;
+            !out.is_empty()
+        })
+        .await,
+        "asset {id} was not scored"
+    );
+    out
+}
+
+/// Every finding of asset `id` (suppressed ones included).
+async fn findings(node: &NodeProc, token: &str, id: i64) -> Vec<Value> {
+    let (s, page) = call(
+        reqwest::Method::GET,
+        &node.api(&format!(
+            "/risks?asset={id}&per_page=1000&include_suppressed=true"
+        )),
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+/// The lower-cased names (id and aliases) of the statements of an OpenVEX document about
+/// subcomponent `sub` (a purl prefix).
+fn openvex_names(doc: &Value, sub: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for s in doc["statements"].as_array().unwrap() {
+        let about = s["products"].as_array().unwrap().iter().any(|p| {
+            p["subcomponents"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["@id"].as_str().unwrap().starts_with(sub))
+            })
+        });
+        if about {
+            out.insert(s["vulnerability"]["name"].as_str().unwrap().to_lowercase());
+            for a in s["vulnerability"]["aliases"].as_array().unwrap() {
+                out.insert(a.as_str().unwrap().to_lowercase());
+            }
+        }
+    }
+    out
+}
+
+fn names_of(f: &Value) -> BTreeSet<String> {
+    let mut n: BTreeSet<String> = f["cves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_lowercase())
+        .collect();
+    n.insert(f["vulnerability"].as_str().unwrap().to_lowercase());
+    n
+}
+
+/// A CycloneDX SBOM of the product the Rancher OpenVEX document is about
+/// (`pkg:golang/github.com/messagebird/sachet`) with the `golang.org/x/net` version it names.
+fn sachet_sbom() -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.4",
+        "version": 1,
+        "metadata": {"component": {
+            "type": "application",
+            "name": "github.com/messagebird/sachet",
+            "version": "v0.3.1",
+            "purl": "pkg:golang/github.com/messagebird/sachet@v0.3.1"
+        }},
+        "components": [{
+            "type": "library",
+            "name": "golang.org/x/net",
+            "version": "v0.0.0-20210726213435-c6fcb2dbf985",
+            "purl": "pkg:golang/golang.org/x/net@v0.0.0-20210726213435-c6fcb2dbf985"
+        }]
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openvex_applies_inside_its_product_only_births_decided_findings_and_yields_to_later_statements()
+ {
+    let node = start_node(&[]).await;
+    let analyst = token_for(&node.base, "analyst").await;
+    let viewer = token_for(&node.base, "viewer").await;
+    let auditor = token_for(&node.base, "auditor").await;
+    let go = run_job(
+        &node,
+        "/threat-intel/osv",
+        "application/zip",
+        read("osv/Go/all.zip"),
+    )
+    .await;
+    assert_eq!(go["state"], "succeeded", "{go}");
+    // Another Go product shipping golang.org/x/net (an older version, same CVEs).
+    let bridge = import_sbom(
+        &node,
+        read("sbom/proton-bridge-1.8.0.cdx.json"),
+        "github.com/ProtonMail/proton-bridge",
+    )
+    .await;
+    let bridge_before = scored(&node, &analyst, bridge).await;
+    let xnet = |f: &&Value| f["component"] == "golang.org/x/net";
+    assert!(bridge_before.iter().filter(xnet).count() > 0);
+
+    // The VEX arrives before its product is in the inventory: every statement matches nothing.
+    let doc_bytes = read("vex/openvex-rancher-sachet-golang-x-net.openvex.json");
+    let doc: Value = serde_json::from_slice(&doc_bytes).unwrap();
+    let (s, out) = post_vex(&node, &analyst, &doc_bytes, None).await;
+    assert_eq!(s, 200, "{out}");
+    assert_eq!(out["format"], "openvex");
+    assert_eq!(out["statements"], 27);
+    assert_eq!(out["findings_decided"], 0, "{out}");
+    assert_eq!(out["unmatched_count"], 27, "{out}");
+    assert!(
+        out["unmatched"][0]["products"][0]
+            .as_str()
+            .unwrap()
+            .contains("pkg:golang/github.com/messagebird/sachet"),
+        "{out}"
+    );
+    // The same subcomponent in another product is not covered.
+    let bridge_after = findings(&node, &analyst, bridge).await;
+    assert!(
+        bridge_after.iter().all(|f| f.get("analysis").is_none()),
+        "a statement about sachet's x/net decided proton-bridge's"
+    );
+    assert_eq!(bridge_after.len(), bridge_before.len());
+    // Sending the same bytes again is one import.
+    let (s, again) = post_vex(&node, &analyst, &doc_bytes, None).await;
+    assert_eq!((s, &again["duplicate"]), (200, &json!(true)), "{again}");
+
+    // The product arrives: its x/net findings named by the document are born not_affected.
+    let sachet = import_sbom(&node, sachet_sbom(), "github.com/messagebird/sachet").await;
+    let named = openvex_names(&doc, "pkg:golang/golang.org/x/net");
+    let born = scored(&node, &analyst, sachet).await;
+    let (decided, open): (Vec<&Value>, Vec<&Value>) = born
+        .iter()
+        .filter(xnet)
+        .partition(|f| !names_of(f).is_disjoint(&named));
+    assert!(!decided.is_empty(), "no sachet finding is named: {born:?}");
+    for f in &decided {
+        let a = &f["analysis"];
+        assert_eq!(a["state"], "not_affected", "{f}");
+        assert_eq!(a["justification"], "code_not_present", "{f}");
+        assert_eq!(
+            a["by"],
+            format!("vex:{}", doc["@id"].as_str().unwrap()),
+            "{f}"
+        );
+        assert_eq!(f["suppressed"], true, "{f}");
+    }
+    for f in &open {
+        assert!(f.get("analysis").is_none(), "{f}");
+    }
+    // Suppressed findings leave the register's default view and the asset's risk.
+    let (_, default_view) = call(
+        reqwest::Method::GET,
+        &node.api(&format!("/risks?asset={sachet}&per_page=1000")),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(default_view["total"], json!(open.len()), "{default_view}");
+    let (_, only) = call(
+        reqwest::Method::GET,
+        &node.api(&format!(
+            "/risks?asset={sachet}&analysis=not_affected&per_page=1000"
+        )),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(only["total"], json!(decided.len()));
+    let (_, risk) = call(
+        reqwest::Method::GET,
+        &node.api(&format!("/assets/{sachet}/risk")),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(risk["value"]["finding_count"], json!(open.len()), "{risk}");
+
+    // Roles: a viewer cannot decide; an analyst cannot accept.
+    let key = decided[0]["finding_key"].as_str().unwrap().to_owned();
+    let decision =
+        json!({"state": "exploitable", "detail": "reachable through our webhook handler"});
+    let (s, _) = call(
+        reqwest::Method::POST,
+        &node.api(&format!("/findings/{key}/analysis")),
+        &viewer,
+        Some(decision.clone()),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let expiry = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let (s, _) = call(
+        reqwest::Method::POST,
+        &node.api(&format!("/findings/{key}/acceptance")),
+        &analyst,
+        Some(json!({"rationale": "r", "expires_at": expiry})),
+    )
+    .await;
+    assert_eq!(s, 403);
+    // Bad decisions are refused with what is wrong.
+    for (bad, status) in [
+        (json!({"state": "maybe"}), 422),
+        (json!({"state": "not_affected"}), 422),
+        (
+            json!({"state": "exploitable", "justification": "code_not_reachable"}),
+            422,
+        ),
+        (json!({"state": "exploitable", "colour": "red"}), 422),
+    ] {
+        let (s, p) = call(
+            reqwest::Method::POST,
+            &node.api(&format!("/findings/{key}/analysis")),
+            &analyst,
+            Some(bad.clone()),
+        )
+        .await;
+        assert_eq!(s, status, "{bad} -> {p}");
+    }
+
+    // A later statement (the analyst's, made now) supersedes the VEX statement of June.
+    let (s, f) = call(
+        reqwest::Method::POST,
+        &node.api(&format!("/findings/{key}/analysis")),
+        &analyst,
+        Some(decision),
+    )
+    .await;
+    assert_eq!(s, 200, "{f}");
+    assert_eq!(f["analysis"]["state"], "exploitable");
+    assert_eq!(f["analysis"]["by"], "test-analyst");
+    assert_eq!(f["suppressed"], false);
+    // A document whose statements are older changes nothing; a newer one wins.
+    let edited = |id: &str, ts: &str, status: &str| {
+        let mut d = doc.clone();
+        d["@id"] = json!(id);
+        for s in d["statements"].as_array_mut().unwrap() {
+            s["timestamp"] = json!(ts);
+            s["status"] = json!(status);
+            s.as_object_mut().unwrap().remove("justification");
+            s.as_object_mut().unwrap().remove("impact_statement");
+        }
+        serde_json::to_vec(&d).unwrap()
+    };
+    let (s, out) = post_vex(
+        &node,
+        &analyst,
+        &edited("urn:test:older", "2020-01-01T00:00:00Z", "fixed"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{out}");
+    let (_, detail) = call(
+        reqwest::Method::GET,
+        &node.api(&format!("/findings/{key}")),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(
+        detail["finding"]["analysis"]["state"], "exploitable",
+        "{detail}"
+    );
+    let (s, out) = post_vex(
+        &node,
+        &analyst,
+        &edited("urn:test:newer", "2030-01-01T00:00:00Z", "fixed"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{out}");
+    assert_eq!(out["findings_decided"], json!(decided.len()), "{out}");
+    let (_, detail) = call(
+        reqwest::Method::GET,
+        &node.api(&format!("/findings/{key}")),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(
+        detail["finding"]["analysis"]["state"], "resolved",
+        "{detail}"
+    );
+    // The timeline holds every change with who made it.
+    let actors: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actors,
+        vec![
+            format!("vex:{}", doc["@id"].as_str().unwrap()).as_str(),
+            "test-analyst",
+            "vex:urn:test:newer"
+        ],
+        "{detail}"
+    );
+    // ... and the audit chain has the decisions.
+    assert!(
+        wait_for(Duration::from_secs(20), async || {
+            let (_, entries) = call(
+                reqwest::Method::GET,
+                &node.api("/audit?limit=1000"),
+                &auditor,
+                None,
+            )
+            .await;
+            let types: Vec<&str> = entries
+                .as_array()
+                .map(|a| a.iter().filter_map(|e| e["event_type"].as_str()).collect())
+                .unwrap_or_default();
+            types.contains(&"risk.vex.imported") && types.contains(&"risk.analysis.changed")
+        })
+        .await,
+        "decisions missing from the audit chain"
+    );
+    let (s, v) = call(
+        reqwest::Method::GET,
+        &node.api("/audit/verify"),
+        &auditor,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_acceptance_expires_from_the_actors_timer_and_reopens_the_finding() {
+    let node = start_node(&[("RAMPART_RISK__ACCEPTANCE_CHECK_MS", "200")]).await;
+    let analyst = token_for(&node.base, "analyst").await;
+    let owner = token_for(&node.base, "risk_owner").await;
+    let viewer = token_for(&node.base, "viewer").await;
+    let go = run_job(
+        &node,
+        "/threat-intel/osv",
+        "application/zip",
+        read("osv/Go/all.zip"),
+    )
+    .await;
+    assert_eq!(go["state"], "succeeded", "{go}");
+    let bridge = import_sbom(
+        &node,
+        read("sbom/proton-bridge-1.8.0.cdx.json"),
+        "github.com/ProtonMail/proton-bridge",
+    )
+    .await;
+    let all = scored(&node, &viewer, bridge).await;
+    assert!(all.len() >= 2, "{all:?}");
+    let key = all[0]["finding_key"].as_str().unwrap().to_owned();
+    let other = all[1]["finding_key"].as_str().unwrap().to_owned();
+
+    // Bad treatments are refused.
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    for (who, path, body, status) in [
+        (
+            &owner,
+            "acceptance",
+            json!({"rationale": "", "expires_at": past}),
+            422,
+        ),
+        (
+            &owner,
+            "acceptance",
+            json!({"rationale": "ok", "expires_at": past}),
+            422,
+        ),
+        (&analyst, "treatment", json!({"option": "mitigate"}), 422),
+        (&analyst, "treatment", json!({"option": "transfer"}), 422),
+        (
+            &analyst,
+            "treatment",
+            json!({"option": "accept", "rationale": "x"}),
+            403,
+        ),
+        (&viewer, "treatment", json!({"option": "avoid"}), 403),
+    ] {
+        let (s, p) = call(
+            reqwest::Method::POST,
+            &node.api(&format!("/findings/{key}/{path}")),
+            who,
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(s, status, "{path} {body} -> {p}");
+    }
+    // Mitigation linked to controls.
+    let (s, t) = call(
+        reqwest::Method::POST,
+        &node.api(&format!("/findings/{other}/treatment")),
+        &analyst,
+        Some(json!({"option": "mitigate", "controls": ["SI-2", "PR.PS-02"], "rationale": "patch in next release"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["controls"], json!(["SI-2", "PR.PS-02"]));
+
+    // The risk owner accepts for 2 s.
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let (s, t) = call(
+        reqwest::Method::POST,
+        &node.api(&format!("/findings/{key}/acceptance")),
+        &owner,
+        Some(json!({"rationale": "compensating WAF rule", "expires_at": expires.to_rfc3339()})),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(
+        (t["option"].as_str(), t["status"].as_str()),
+        (Some("accept"), Some("active"))
+    );
+    assert_eq!(t["decided_by"], "test-risk_owner");
+    let (_, accepted) = call(
+        reqwest::Method::GET,
+        &node.api(&format!("/risks?asset={bridge}&treatment=accept")),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(accepted["total"], 1, "{accepted}");
+    // The framework report lists it.
+    let (s, _, out) = common::post(
+        &node.api("/frameworks/import?format=ciso"),
+        Some("application/yaml"),
+        read("frameworks/nist-csf-2.0.yaml"),
+    )
+    .await;
+    assert_eq!(s, 201, "{out}");
+    let (s, report) = call(
+        reqwest::Method::GET,
+        &node.api("/reports/nist-csf-2.0"),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(report["accepted_risks"][0]["finding_key"], key, "{report}");
+    assert_eq!(
+        report["accepted_risks"][0]["accepted_by"],
+        "test-risk_owner"
+    );
+
+    // Expiry: the actor's timer reopens it and says so in the timeline.
+    assert!(
+        wait_for(Duration::from_secs(15), async || {
+            let (_, d) = call(
+                reqwest::Method::GET,
+                &node.api(&format!("/findings/{key}")),
+                &viewer,
+                None,
+            )
+            .await;
+            d["treatment"]["status"] == "expired"
+        })
+        .await,
+        "the acceptance did not expire"
+    );
+    let (_, d) = call(
+        reqwest::Method::GET,
+        &node.api(&format!("/findings/{key}")),
+        &viewer,
+        None,
+    )
+    .await;
+    assert!(d["finding"].get("treatment").is_none(), "{d}");
+    let last = d["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["event"], "acceptance_expired", "{d}");
+    assert_eq!(last["actor"], "system");
+    assert!(
+        last["change"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("open again"),
+        "{last}"
+    );
+    let (_, accepted) = call(
+        reqwest::Method::GET,
+        &node.api(&format!("/risks?asset={bridge}&treatment=accept")),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(accepted["total"], 0, "{accepted}");
+}
