@@ -733,30 +733,30 @@ const POLICY: &[(&str, &str)] = &[
     ("POST /api/v1/assets/import", "analyst admin"),
     (
         "GET /api/v1/assets",
-        "viewer analyst responder auditor admin node",
+        "viewer analyst responder auditor admin node risk_owner",
     ),
     (
         "GET /api/v1/assets/{id}",
-        "viewer analyst responder auditor admin node",
+        "viewer analyst responder auditor admin node risk_owner",
     ),
     ("DELETE /api/v1/assets/{id}", "analyst admin"),
     (
         "GET /api/v1/assets/{id}/risk",
-        "viewer analyst responder auditor admin node",
+        "viewer analyst responder auditor admin node risk_owner",
     ),
     ("POST /api/v1/threat-intel/{kind}", "analyst admin"),
     (
         "GET /api/v1/risks",
-        "viewer analyst responder auditor admin node",
+        "viewer analyst responder auditor admin node risk_owner",
     ),
     ("POST /api/v1/alarms", "responder admin node"),
     (
         "GET /api/v1/incidents",
-        "viewer analyst responder auditor admin",
+        "viewer analyst responder auditor admin risk_owner",
     ),
     (
         "GET /api/v1/incidents/{id}",
-        "viewer analyst responder auditor admin",
+        "viewer analyst responder auditor admin risk_owner",
     ),
     ("POST /api/v1/incidents/{id}/transition", "responder admin"),
     ("POST /api/v1/incidents/{id}/assign", "responder admin"),
@@ -764,11 +764,11 @@ const POLICY: &[(&str, &str)] = &[
     ("POST /api/v1/frameworks/import", "analyst admin"),
     (
         "GET /api/v1/assets/{id}/controls",
-        "viewer analyst responder auditor admin",
+        "viewer analyst responder auditor admin risk_owner",
     ),
     (
         "GET /api/v1/frameworks/{framework}/coverage",
-        "viewer analyst responder auditor admin",
+        "viewer analyst responder auditor admin risk_owner",
     ),
     (
         "PUT /api/v1/frameworks/{framework}/controls/{id}/status",
@@ -776,25 +776,25 @@ const POLICY: &[(&str, &str)] = &[
     ),
     (
         "GET /api/v1/frameworks",
-        "viewer analyst responder auditor admin",
+        "viewer analyst responder auditor admin risk_owner",
     ),
     (
         "GET /api/v1/frameworks/{framework}/controls",
-        "viewer analyst responder auditor admin",
+        "viewer analyst responder auditor admin risk_owner",
     ),
     (
         "GET /api/v1/frameworks/{framework}/controls/{id}",
-        "viewer analyst responder auditor admin",
+        "viewer analyst responder auditor admin risk_owner",
     ),
     ("GET /api/v1/audit", "auditor admin"),
     ("GET /api/v1/audit/verify", "auditor admin"),
     (
         "GET /api/v1/reports/{framework}",
-        "viewer analyst responder auditor admin",
+        "viewer analyst responder auditor admin risk_owner",
     ),
     (
         "GET /api/v1/jobs/{id}",
-        "viewer analyst responder auditor admin node",
+        "viewer analyst responder auditor admin node risk_owner",
     ),
     ("GET /api/v1/dead-letters", "auditor admin"),
     ("POST /api/v1/demo/faults/poison", "admin"),
@@ -809,6 +809,32 @@ const POLICY: &[(&str, &str)] = &[
     ("POST /api/v1/demo/faults/panic", "admin"),
     ("POST /api/v1/demo/faults/stall", "admin"),
     ("POST /api/v1/auth/keys/rotate", "admin"),
+    (
+        "GET /api/v1/findings/{key}",
+        "viewer analyst responder auditor admin risk_owner",
+    ),
+    (
+        "POST /api/v1/findings/{key}/analysis",
+        "analyst admin risk_owner",
+    ),
+    (
+        "POST /api/v1/findings/{key}/treatment",
+        "analyst admin risk_owner",
+    ),
+    ("POST /api/v1/findings/{key}/acceptance", "admin risk_owner"),
+    ("POST /api/v1/vex", "analyst admin risk_owner"),
+    (
+        "GET /api/v1/assets/{id}/vex",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    (
+        "GET /api/v1/assets/{id}/sarif",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    (
+        "GET /api/v1/risks/sarif",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -840,6 +866,7 @@ async fn every_route_with_every_role() {
             .replace("{event_id}", "00000000-0000-7000-8000-000000000000")
             .replace("{framework}", "no-such-framework")
             .replace("{kind}", "no-such-kind")
+            .replace("{key}", "00000000000000000000000000000000")
             .replace("{service}", "no-such-service");
         let url = format!("{}{path}", node.base);
         let allowed: Vec<&str> = allowed.split(' ').collect();

@@ -564,3 +564,434 @@ async fn an_acceptance_expires_from_the_actors_timer_and_reopens_the_finding() {
     .await;
     assert_eq!(accepted["total"], 0, "{accepted}");
 }
+
+/// A CycloneDX SBOM of product `name` `version` shipping log4j-core 2.14.1 (the component
+/// of GHSA-jfh8-c2jp-5v3q, CVE-2021-44228).
+fn log4j_product(name: &str, version: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.4",
+        "version": 1,
+        "metadata": {"component": {"type": "application", "name": name, "version": version,
+            "bom-ref": format!("product-{name}")}},
+        "components": [{
+            "type": "library",
+            "group": "org.apache.logging.log4j",
+            "name": "log4j-core",
+            "version": "2.14.1",
+            "purl": "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+        }]
+    }))
+    .unwrap()
+}
+
+async fn log4j_finding(node: &NodeProc, token: &str, id: i64) -> Value {
+    let all = scored(node, token, id).await;
+    all.into_iter()
+        .find(|f| f["vulnerability"] == "GHSA-jfh8-c2jp-5v3q")
+        .expect("the Log4Shell finding")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csaf_and_cyclonedx_documents_decide_their_products_and_bad_documents_change_nothing() {
+    let node = start_node(&[]).await;
+    let analyst = token_for(&node.base, "analyst").await;
+    let ghsa = run_job(
+        &node,
+        "/threat-intel/osv",
+        "application/json",
+        read("osv/ghsa/GHSA-jfh8-c2jp-5v3q.json"),
+    )
+    .await;
+    assert_eq!(ghsa["state"], "succeeded", "{ghsa}");
+    let abc = import_sbom(&node, log4j_product("ABC", "4.2"), "ABC").await;
+    let widget = import_sbom(&node, log4j_product("Widget", "4.2"), "Widget").await;
+    let other = import_sbom(&node, log4j_product("Other", "4.2"), "Other").await;
+    for id in [abc, widget, other] {
+        assert!(
+            log4j_finding(&node, &analyst, id)
+                .await
+                .get("analysis")
+                .is_none()
+        );
+    }
+
+    // Bad documents: refused with what is wrong, nothing stored.
+    let csaf = read("vex/csaf-vex-2022-evd-uc-01-na-001.json");
+    let mut advisory: Value = serde_json::from_slice(&csaf).unwrap();
+    advisory["document"]["category"] = json!("csaf_security_advisory");
+    let mut unknown: Value =
+        serde_json::from_slice(&read("vex/openvex-vexctl-sample-2vulns.openvex.json")).unwrap();
+    unknown["statements"][0]["status"] = json!("probably_fine");
+    for (doc, status, says) in [
+        (csaf[..csaf.len() / 2].to_vec(), 400, "JSON"),
+        (serde_json::to_vec(&advisory).unwrap(), 422, "csaf_vex"),
+        (
+            serde_json::to_vec(&unknown).unwrap(),
+            422,
+            "statements[0].status",
+        ),
+        (b"{\"hello\": 1}".to_vec(), 422, "not a VEX document"),
+    ] {
+        let (s, p) = post_vex(&node, &analyst, &doc, None).await;
+        assert_eq!(s, status, "{p}");
+        assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
+    }
+    assert!(
+        log4j_finding(&node, &analyst, abc)
+            .await
+            .get("analysis")
+            .is_none()
+    );
+
+    // CSAF: product "ABC" version 4.2 (vendor/product_name/product_version branches) is
+    // known_not_affected: ABC's finding only.
+    let (s, out) = post_vex(&node, &analyst, &csaf, None).await;
+    assert_eq!(s, 200, "{out}");
+    assert_eq!(
+        (out["format"].as_str(), out["findings_decided"].as_u64()),
+        (Some("csaf"), Some(1)),
+        "{out}"
+    );
+    let f = log4j_finding(&node, &analyst, abc).await;
+    assert_eq!(f["analysis"]["state"], "not_affected", "{f}");
+    assert_eq!(f["analysis"]["by"], "vex:2022-EVD-UC-01-NA-001");
+    assert!(
+        f["analysis"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Class with vulnerable code was removed"),
+        "{f}"
+    );
+    for id in [widget, other] {
+        assert!(
+            log4j_finding(&node, &analyst, id)
+                .await
+                .get("analysis")
+                .is_none()
+        );
+    }
+
+    // CycloneDX (CISA case 8): statements about versions of product-ABC and product-JKL by
+    // BOM-Link. Sent for asset Widget (4.2) the document is ambiguous until the reference
+    // that is Widget is named.
+    let case8 = read("vex/cdx-vex-cisa-case-8.json");
+    let (s, p) = post_vex(&node, &analyst, &case8, Some(widget)).await;
+    assert_eq!(s, 422, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("product-ABC"), "{p}");
+    let r = reqwest::Client::new()
+        .post(node.api(&format!("/vex?asset={widget}&ref=product-ABC")))
+        .bearer_auth(&analyst)
+        .header("Content-Type", "application/json")
+        .body(case8.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let out: Value = r.json().await.unwrap();
+    assert_eq!(out["format"], "cyclonedx");
+    assert_eq!(out["findings_decided"], 1, "{out}");
+    // product-ABC at 2.4 and 2.6 is exploitable, at 2.5 and 4.2 not affected: Widget is 4.2.
+    let f = log4j_finding(&node, &analyst, widget).await;
+    assert_eq!(f["analysis"]["state"], "not_affected", "{f}");
+    assert_eq!(f["analysis"]["justification"], "code_not_present", "{f}");
+    // ABC keeps its CSAF analysis; Other stays undecided.
+    let f = log4j_finding(&node, &analyst, abc).await;
+    assert_eq!(f["analysis"]["state"], "not_affected", "{f}");
+    assert!(
+        log4j_finding(&node, &analyst, other)
+            .await
+            .get("analysis")
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vex_exports_round_trip_into_a_fresh_node_and_sarif_validates_against_the_schema() {
+    let a = start_node(&[]).await;
+    let b = start_node(&[]).await;
+    let mut decided = Vec::new();
+    for node in [&a, &b] {
+        let analyst = token_for(&node.base, "analyst").await;
+        let go = run_job(
+            node,
+            "/threat-intel/osv",
+            "application/zip",
+            read("osv/Go/all.zip"),
+        )
+        .await;
+        assert_eq!(go["state"], "succeeded", "{go}");
+        let id = import_sbom(
+            node,
+            read("sbom/proton-bridge-1.8.0.cdx.json"),
+            "github.com/ProtonMail/proton-bridge",
+        )
+        .await;
+        decided.push((analyst, id));
+    }
+    let (analyst_a, id_a) = &decided[0];
+    let (analyst_b, id_b) = &decided[1];
+    let on_a = scored(&a, analyst_a, *id_a).await;
+    assert!(on_a.len() >= 4, "{}", on_a.len());
+    // Four decisions on A, one of each kind.
+    let decisions = [
+        json!({"state": "not_affected", "justification": "code_not_reachable", "detail": "not called"}),
+        json!({"state": "false_positive", "detail": "wrong module"}),
+        json!({"state": "exploitable", "responses": ["update"], "detail": "upgrade planned"}),
+        json!({"state": "resolved"}),
+    ];
+    for (f, d) in on_a.iter().zip(&decisions) {
+        let key = f["finding_key"].as_str().unwrap();
+        let (s, out) = call(
+            reqwest::Method::POST,
+            &a.api(&format!("/findings/{key}/analysis")),
+            analyst_a,
+            Some(d.clone()),
+        )
+        .await;
+        assert_eq!(s, 200, "{out}");
+    }
+    let states = |fs: &[Value]| -> std::collections::BTreeMap<String, (String, Value)> {
+        fs.iter()
+            .filter(|f| f.get("analysis").is_some())
+            .map(|f| {
+                (
+                    f["finding_key"].as_str().unwrap().to_owned(),
+                    (
+                        f["analysis"]["state"].as_str().unwrap().to_owned(),
+                        f["analysis"]["justification"].clone(),
+                    ),
+                )
+            })
+            .collect()
+    };
+    let want = states(&findings(&a, analyst_a, *id_a).await);
+    assert_eq!(want.len(), 4);
+    for format in ["cyclonedx", "openvex"] {
+        let (s, doc) = call(
+            reqwest::Method::GET,
+            &a.api(&format!("/assets/{id_a}/vex?format={format}")),
+            analyst_a,
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{doc}");
+        // A fresh node B per format: clear B's decisions by importing into a node where
+        // nothing was decided, then compare.
+        let before = states(&findings(&b, analyst_b, *id_b).await);
+        let (s, out) = post_vex(&b, analyst_b, &serde_json::to_vec(&doc).unwrap(), None).await;
+        assert_eq!(s, 200, "{format}: {out}");
+        assert_eq!(out["findings_decided"], 4, "{format}: {out}");
+        let got = states(&findings(&b, analyst_b, *id_b).await);
+        assert_eq!(got, want, "{format} round trip (B before: {before:?})");
+    }
+
+    // SARIF of the asset and of the register, against the official SARIF 2.1.0 schema.
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/actors/risk/tests/fixtures/sarif-schema-2.1.0.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft4::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    for path in [format!("/assets/{id_a}/sarif"), "/risks/sarif".to_owned()] {
+        let r = reqwest::Client::new()
+            .get(a.api(&path))
+            .bearer_auth(analyst_a)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/sarif+json");
+        let log: Value = r.json().await.unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&log)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{path}: {errors:?}");
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), on_a.len(), "{path}");
+        // Stable fingerprints, one per finding; suppressions for the two suppressed ones.
+        let prints: BTreeSet<&str> = results
+            .iter()
+            .map(|r| r["partialFingerprints"]["rampart/v1"].as_str().unwrap())
+            .collect();
+        assert_eq!(prints.len(), results.len());
+        let suppressed = results
+            .iter()
+            .filter(|r| r.get("suppressions").is_some())
+            .count();
+        assert_eq!(suppressed, 2, "{path}");
+        for rule in log["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+        {
+            let sev: f64 = rule["properties"]["security-severity"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((0.1..=10.0).contains(&sev), "{rule}");
+        }
+    }
+}
+
+/// CISA's SSVC tree (Coordinator 2.0.3, "SSVC Guide", Nov 2022), written out for the
+/// decision points of the Vulnrichment CVEs found here: (exploitation, automatable,
+/// technical impact, mission & well-being) -> decision.
+fn ssvc_by_hand(e: &str, a: &str, ti: &str, mwb: &str) -> &'static str {
+    match (e, a, ti, mwb) {
+        ("none", "yes", "partial" | "total", "low" | "medium") => "Track",
+        ("none", "yes", "partial" | "total", "high") => "Attend",
+        ("active", "yes", "total", "low") => "Attend",
+        ("active", "yes", "total", "medium" | "high") => "Act",
+        other => panic!("not written out by hand: {other:?}"),
+    }
+}
+
+/// The default mapping of asset criticality to mission & well-being (README "SSVC").
+fn mwb_of(criticality: u64) -> &'static str {
+    match criticality {
+        1 => "low",
+        2 | 3 => "medium",
+        _ => "high",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ssvc_decisions_from_vulnrichment_sit_beside_the_score_and_drive_the_incident_rule() {
+    // Only SSVC opens incidents here: no score reaches 26, no criticality reaches 6.
+    let node = start_node(&[
+        ("RAMPART_INCIDENTS__MIN_SCORE", "26"),
+        ("RAMPART_INCIDENTS__KEV_MIN_CRITICALITY", "6"),
+        ("RAMPART_INCIDENTS__SSVC_AT_LEAST", "Act"),
+    ])
+    .await;
+    let analyst = token_for(&node.base, "analyst").await;
+    for f in [
+        "GHSA-35jh-r3h4-6jhm.json",
+        "GHSA-xvch-5gv4-984h.json",
+        "GHSA-36p3-wjmg-h94x.json",
+    ] {
+        let j = run_job(
+            &node,
+            "/threat-intel/osv",
+            "application/json",
+            read(&format!("osv/ghsa/{f}")),
+        )
+        .await;
+        assert_eq!(j["state"], "succeeded", "{j}");
+    }
+    let juice = import_sbom(&node, read("sbom/juice-shop-11.1.2.cdx.json"), "juice-shop").await;
+    let keycloak = import_sbom(&node, read("sbom/keycloak-10.0.2.cdx.json"), "keycloak").await;
+    let before = scored(&node, &analyst, juice).await;
+    // Without Vulnrichment: conservative defaults, said so.
+    assert!(before.iter().all(|f| f["ssvc"].is_string()), "{before:?}");
+
+    let mut records = Vec::new();
+    for f in std::fs::read_dir(data("vulnrichment")).unwrap() {
+        let v: Value = serde_json::from_slice(&std::fs::read(f.unwrap().path()).unwrap()).unwrap();
+        records.push(v);
+    }
+    let job = run_job(
+        &node,
+        "/threat-intel/vulnrichment",
+        "application/json",
+        serde_json::to_vec(&records).unwrap(),
+    )
+    .await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["result"]["records"], 11, "{job}");
+    // The decision points of each record, read from the record itself.
+    let points = |cve: &str| -> (String, String, String) {
+        let r = records
+            .iter()
+            .find(|r| r["cveMetadata"]["cveId"] == cve)
+            .unwrap();
+        let adp = r["containers"]["adp"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["providerMetadata"]["shortName"] == "CISA-ADP")
+            .unwrap();
+        let ssvc = adp["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["other"]["type"] == "ssvc")
+            .unwrap();
+        let opt = |k: &str| {
+            ssvc["other"]["content"]["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find_map(|o| o[k].as_str())
+                .unwrap()
+                .to_lowercase()
+        };
+        (
+            opt("Exploitation"),
+            opt("Automatable"),
+            opt("Technical Impact"),
+        )
+    };
+    let mut checked = 0;
+    for (id, name) in [(juice, "juice-shop"), (keycloak, "keycloak")] {
+        let (_, asset) = common::get_json(&node.api(&format!("/assets/{id}"))).await;
+        let mwb = mwb_of(asset["criticality"].as_u64().unwrap());
+        for f in scored(&node, &analyst, id).await {
+            let Some(cve) = f["cves"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|c| c.as_str())
+                .find(|c| records.iter().any(|r| r["cveMetadata"]["cveId"] == *c))
+            else {
+                continue;
+            };
+            let (e, a, ti) = points(cve);
+            let want = ssvc_by_hand(&e, &a, &ti, mwb);
+            assert_eq!(f["ssvc"], want, "{name} {cve} ({e}, {a}, {ti}, {mwb}): {f}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "{checked} findings with Vulnrichment records");
+    // Filterable.
+    let (_, acts) = call(
+        reqwest::Method::GET,
+        &node.api("/risks?ssvc=Act&per_page=1000"),
+        &analyst,
+        None,
+    )
+    .await;
+    let act_findings = acts["items"].as_array().unwrap();
+    assert!(!act_findings.is_empty(), "{acts}");
+    assert!(act_findings.iter().all(|f| f["ssvc"] == "Act"));
+    // The incident rule opened incidents for the Act findings' assets, and only those.
+    let act_assets: BTreeSet<&str> = act_findings
+        .iter()
+        .map(|f| f["asset_key"].as_str().unwrap())
+        .collect();
+    let mut incidents = Value::Null;
+    assert!(
+        wait_for(Duration::from_secs(20), async || {
+            incidents = common::get_json(&node.api("/incidents?per_page=1000"))
+                .await
+                .1;
+            incidents["items"].as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await,
+        "no incident opened for an Act finding"
+    );
+    for i in incidents["items"].as_array().unwrap() {
+        assert!(
+            act_assets.contains(i["asset_key"].as_str().unwrap()),
+            "incident for a finding that is not Act: {i}"
+        );
+    }
+}

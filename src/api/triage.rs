@@ -225,6 +225,10 @@ pub struct VexQuery {
     /// products named only by bom-refs that match none of its components are the asset itself
     /// (CycloneDX VEX that refers to its SBOM by BOM-Link).
     pub asset: Option<i64>,
+    /// With `asset`: which product reference of the document (a bom-ref, a BOM-Link
+    /// fragment) is that asset, when the document names several.
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/vex", params(VexQuery), request_body(content = String, description = "A VEX document: CycloneDX 1.4-1.6 with vulnerabilities[].analysis, OpenVEX 0.2.0 or 0.0.1, or CSAF 2.0 of category csaf_vex", content_type = "application/json"), responses((status = 200, body = VexImportOutcome), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -269,11 +273,115 @@ async fn import_vex(
             bytes,
             by: principal(&req),
             asset,
+            reference: q.reference.clone(),
         })
         .await
         .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), &req))?
         .map_err(|e| decision_problem(e, &req))?;
     Ok(HttpResponse::Ok().json(out))
+}
+
+/// Query of the export routes.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct ExportQuery {
+    /// `cyclonedx` (CycloneDX 1.6 VEX, the default) or `openvex` (OpenVEX 0.2.0).
+    pub format: Option<String>,
+}
+
+async fn asset_key_of(
+    state: &ServiceState,
+    req: &HttpRequest,
+    raw: &str,
+) -> Result<String, Problem> {
+    let id = super::assets::asset_id(raw, req)?;
+    Ok(state
+        .risk_reads
+        .asset_key(id)
+        .await
+        .map_err(|e| internal(e, req))?
+        .ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no asset {id}"), req))?
+        .to_string())
+}
+
+#[utoipa::path(get, path = "/api/v1/assets/{id}/vex", params(("id" = i64, Path, description = "Asset id"), ExportQuery), responses((status = 200, description = "A CycloneDX 1.6 VEX or an OpenVEX 0.2.0 document of the asset's analysed findings", body = Object), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn export_vex(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    q: web::Query<ExportQuery>,
+) -> Result<HttpResponse, Problem> {
+    let format = q.format.as_deref().unwrap_or("cyclonedx");
+    if !matches!(format, "cyclonedx" | "openvex") {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            format!("unknown format {format:?} (cyclonedx, openvex)"),
+            &req,
+        ));
+    }
+    let key = asset_key_of(&state, &req, &id).await?;
+    let Some((asset, items)) = decisions::vex_export(&state.db, &key)
+        .await
+        .map_err(|e| internal(e, &req))?
+    else {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("risk analysis has not scored asset {key} yet"),
+            &req,
+        ));
+    };
+    let now = chrono::Utc::now();
+    Ok(if format == "openvex" {
+        let author = format!("Rampart node {}", state.node_id);
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .json(vex::export::openvex(&asset, &items, &author, now))
+    } else {
+        HttpResponse::Ok()
+            .content_type("application/vnd.cyclonedx+json; version=1.6")
+            .json(vex::export::cyclonedx(&asset, &items, now))
+    })
+}
+
+fn sarif_response(findings: &[FindingView]) -> HttpResponse {
+    let items: Vec<rampart_risk::sarif::SarifFinding<'_>> = findings
+        .iter()
+        .map(|f| rampart_risk::sarif::SarifFinding {
+            finding: f,
+            analysis_state: f.analysis.as_ref().map(|a| a.state.as_str()),
+            analysis_detail: f.analysis.as_ref().and_then(|a| a.detail.as_deref()),
+            ssvc: f.ssvc.as_deref(),
+        })
+        .collect();
+    HttpResponse::Ok()
+        .content_type("application/sarif+json")
+        .json(rampart_risk::sarif::sarif(
+            &items,
+            env!("CARGO_PKG_VERSION"),
+        ))
+}
+
+#[utoipa::path(get, path = "/api/v1/assets/{id}/sarif", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, description = "SARIF 2.1.0 of the asset's findings (GitHub code scanning)", body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn asset_sarif(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let key = asset_key_of(&state, &req, &id).await?;
+    let findings = decisions::export_findings(&state.db, Some(&key))
+        .await
+        .map_err(|e| internal(e, &req))?;
+    Ok(sarif_response(&findings))
+}
+
+#[utoipa::path(get, path = "/api/v1/risks/sarif", responses((status = 200, description = "SARIF 2.1.0 of the register (at most 25,000 findings, highest score first)", body = Object)))]
+async fn register_sarif(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, Problem> {
+    let findings = decisions::export_findings(&state.db, None)
+        .await
+        .map_err(|e| internal(e, &req))?;
+    Ok(sarif_response(&findings))
 }
 
 /// Registers the triage routes (inside the `/api/v1` scope).
@@ -282,13 +390,25 @@ pub fn routes(r: &mut Routes<'_>) {
         .post("/findings/{key}/analysis", P::RisksTriage, analysis)
         .post("/findings/{key}/treatment", P::RisksTriage, treatment)
         .post("/findings/{key}/acceptance", P::RisksAccept, acceptance)
-        .post("/vex", P::RisksTriage, import_vex);
+        .post("/vex", P::RisksTriage, import_vex)
+        .get("/assets/{id}/vex", P::RisksRead, export_vex)
+        .get("/assets/{id}/sarif", P::RisksRead, asset_sarif)
+        .get("/risks/sarif", P::RisksRead, register_sarif);
 }
 
 /// The OpenAPI paths and schemas of this module.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(finding, analysis, treatment, acceptance, import_vex),
+    paths(
+        finding,
+        analysis,
+        treatment,
+        acceptance,
+        import_vex,
+        export_vex,
+        asset_sarif,
+        register_sarif
+    ),
     components(schemas(
         FindingDetail,
         TimelineEntry,

@@ -70,6 +70,8 @@ pub struct ImportVex {
     pub by: String,
     /// The asset (key) the document is about, when the importer says so.
     pub asset: Option<String>,
+    /// Which of the document's unresolved product references is that asset.
+    pub reference: Option<String>,
 }
 
 impl Message for ImportVex {
@@ -371,6 +373,7 @@ impl Handler<ImportVex> for RiskAnalysis {
             &msg.bytes,
             &msg.by,
             msg.asset.as_deref(),
+            msg.reference.as_deref(),
         )
         .await
     }

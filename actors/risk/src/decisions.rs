@@ -178,10 +178,12 @@ async fn assets_with_findings_of(
 /// and reports the statements that decided nothing. `state` is reloaded on error.
 ///
 /// With `asset` (an asset key), the document is about that asset, the way Dependency-Track
-/// takes a VEX per project: every statement covers that asset only, and a product named only
-/// by bom-refs or names that match none of the asset's components (a CycloneDX
-/// `affects[].ref` to the SBOM's own `metadata.component`, a BOM-Link to it) is the asset
-/// itself.
+/// takes a VEX per project: every statement covers that asset only, and the product named
+/// only by a reference that matches none of the asset's components (a CycloneDX
+/// `affects[].ref` or BOM-Link fragment naming the SBOM's own `metadata.component`) is the
+/// asset itself: the one such reference of the document, or `reference` when it names
+/// several (refused otherwise, as ambiguous). Statements about the other references then
+/// match nothing.
 ///
 /// # Errors
 /// [`DecisionError::Invalid`] past [`crate::triage::MAX_STATEMENTS`] or for an unknown
@@ -194,9 +196,10 @@ pub async fn import_vex(
     bytes: &[u8],
     by: &str,
     asset: Option<&str>,
+    reference: Option<&str>,
 ) -> Result<VexImportOutcome, DecisionError> {
     if let Some(key) = asset {
-        scope_to_asset(db, &mut doc, key).await?;
+        scope_to_asset(db, &mut doc, key, reference).await?;
     }
     let result = import_inner(db, node, state, doc, bytes, by, asset).await;
     if result.is_err() {
@@ -206,7 +209,12 @@ pub async fn import_vex(
 }
 
 /// Rewrites the products of `doc` that name the asset `key` itself (see [`import_vex`]).
-async fn scope_to_asset(db: &Db, doc: &mut VexDocument, key: &str) -> Result<(), DecisionError> {
+async fn scope_to_asset(
+    db: &Db,
+    doc: &mut VexDocument,
+    key: &str,
+    reference: Option<&str>,
+) -> Result<(), DecisionError> {
     use crate::entities::{risk_asset, risk_component};
     let Some(a) = risk_asset::Entity::find_by_id(key.to_owned())
         .one(db.conn())
@@ -226,21 +234,60 @@ async fn scope_to_asset(db: &Db, doc: &mut VexDocument, key: &str) -> Result<(),
         .into_iter()
         .map(|n| n.to_ascii_lowercase())
         .collect();
-    let own = match key.strip_prefix("purl:") {
-        Some(p) => Identifier::Purl(p.to_owned()),
-        None => Identifier::Name {
-            name: a.name.clone(),
-            version: None,
-        },
+    // A product named only by one reference (possibly at several versions) that is none
+    // of the asset's components.
+    let unresolved = |p: &Product| -> Option<String> {
+        let mut name: Option<&str> = None;
+        for i in &p.ids {
+            match i {
+                Identifier::Name { name: n, .. }
+                    if !names.contains(&n.to_ascii_lowercase())
+                        && name.is_none_or(|m| m.eq_ignore_ascii_case(n)) =>
+                {
+                    name = Some(n);
+                }
+                _ => return None,
+            }
+        }
+        name.map(str::to_owned)
+    };
+    let refs: std::collections::BTreeSet<String> = doc
+        .statements
+        .iter()
+        .flat_map(|s| s.products.iter().filter_map(&unresolved))
+        .collect();
+    let this = match (reference, refs.len()) {
+        (Some(r), _) if refs.contains(r) => Some(r.to_owned()),
+        (Some(r), _) => {
+            return Err(DecisionError::Invalid(format!(
+                "ref {r:?} names no product of the document (its unresolved references: {})",
+                refs.iter().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        (None, 0) => None,
+        (None, 1) => refs.into_iter().next(),
+        (None, _) => {
+            return Err(DecisionError::Invalid(format!(
+                "the document names several products by reference ({}): say which one is this asset with ref=",
+                refs.iter().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
     };
     for s in &mut doc.statements {
         for p in &mut s.products {
-            let unresolved = p.ids.iter().all(|i| match i {
-                Identifier::Name { name, .. } => !names.contains(&name.to_ascii_lowercase()),
-                _ => false,
-            });
-            if unresolved {
-                p.ids = vec![own.clone()];
+            if this.is_some() && unresolved(p) == this {
+                // The asset itself, at the versions the statement names (any without one).
+                p.ids = p
+                    .ids
+                    .iter()
+                    .map(|i| match i {
+                        Identifier::Name { version, .. } => Identifier::Name {
+                            name: a.name.clone(),
+                            version: version.clone(),
+                        },
+                        other => other.clone(),
+                    })
+                    .collect();
             }
         }
     }
@@ -991,6 +1038,93 @@ pub async fn accepted_risks(db: &Db, limit: u64) -> Result<Vec<TreatmentView>, s
         .into_iter()
         .map(TreatmentView::from)
         .collect())
+}
+
+/// Most findings in one export (SARIF's run, a VEX document): GitHub code scanning takes
+/// at most 25,000 results per run.
+pub const MAX_EXPORTED: u64 = 25_000;
+
+/// The findings of asset `key` (or of the whole register with `None`), suppressed ones
+/// included, highest score first, at most [`MAX_EXPORTED`].
+///
+/// # Errors
+/// Database errors.
+pub async fn export_findings(
+    db: &Db,
+    key: Option<&str>,
+) -> Result<Vec<FindingView>, sea_orm::DbErr> {
+    use sea_orm::QueryOrder as _;
+    let mut q = risk_finding::Entity::find();
+    if let Some(k) = key {
+        q = q.filter(risk_finding::Column::AssetKey.eq(k));
+    }
+    Ok(q.order_by_desc(risk_finding::Column::Score)
+        .order_by_asc(risk_finding::Column::AssetKey)
+        .order_by_asc(risk_finding::Column::VulnId)
+        .order_by_asc(risk_finding::Column::Id)
+        .limit(MAX_EXPORTED)
+        .all(db.conn())
+        .await?
+        .into_iter()
+        .map(FindingView::from)
+        .collect())
+}
+
+/// The VEX export of asset `key` (the findings with an analysis), as the VEX module takes
+/// it; `None` when RiskAnalysis does not know the asset.
+///
+/// # Errors
+/// Database errors.
+pub async fn vex_export(
+    db: &Db,
+    key: &str,
+) -> Result<
+    Option<(
+        crate::vex::export::ExportAsset,
+        Vec<crate::vex::export::ExportItem>,
+    )>,
+    sea_orm::DbErr,
+> {
+    use crate::entities::risk_asset;
+    let Some(a) = risk_asset::Entity::find_by_id(key.to_owned())
+        .one(db.conn())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let asset = crate::vex::export::ExportAsset {
+        name: a.name,
+        version: a.version,
+        purl: key.strip_prefix("purl:").map(str::to_owned),
+    };
+    let mut items = Vec::new();
+    for f in export_findings(db, Some(key)).await? {
+        let Some(an) = &f.analysis else { continue };
+        let Some(state) = AnalysisState::parse(&an.state) else {
+            continue;
+        };
+        let at = DateTime::parse_from_rfc3339(&an.at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|_| Utc::now());
+        items.push(crate::vex::export::ExportItem {
+            vulnerability: f.vulnerability.clone(),
+            aliases: f.cves.clone(),
+            component_name: f.component.clone(),
+            component_version: f.component_version.clone(),
+            component_purl: f.purl.clone(),
+            state,
+            justification: an.justification.as_deref().and_then(Justification::parse),
+            responses: an
+                .responses
+                .iter()
+                .filter_map(|r| Response::parse(r))
+                .collect(),
+            detail: an.detail.clone(),
+            first_issued: at,
+            last_updated: at,
+        });
+    }
+    Ok(Some((asset, items)))
 }
 
 #[cfg(test)]
