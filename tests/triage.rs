@@ -995,3 +995,146 @@ async fn ssvc_decisions_from_vulnrichment_sit_beside_the_score_and_drive_the_inc
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sbom_diff_gives_components_changed_and_findings_introduced_and_fixed() {
+    let node = start_node(&[]).await;
+    let viewer = token_for(&node.base, "viewer").await;
+    for f in ["GHSA-599f-7c49-w659.json", "GHSA-jfh8-c2jp-5v3q.json"] {
+        let j = run_job(
+            &node,
+            "/threat-intel/osv",
+            "application/json",
+            read(&format!("osv/ghsa/{f}")),
+        )
+        .await;
+        assert_eq!(j["state"], "succeeded", "{j}");
+    }
+    // Version 1: the real dropwizard 1.3.15 SBOM (commons-text 1.2: before the Text4Shell range).
+    let v1: Value = serde_json::from_slice(&read("sbom/dropwizard-1.3.15.cdx.json")).unwrap();
+    let id = import_sbom(&node, serde_json::to_vec(&v1).unwrap(), "dropwizard-parent").await;
+    // Version 2, edited here: commons-text 1.9 (affected), guava removed, log4j-core 2.14.1 added.
+    let mut v2 = v1.clone();
+    let comps = v2["components"].as_array_mut().unwrap();
+    comps.retain(|c| c["name"] != "guava");
+    for c in comps.iter_mut() {
+        if c["name"] == "commons-text" {
+            c["version"] = json!("1.9");
+            c["purl"] = json!("pkg:maven/org.apache.commons/commons-text@1.9?type=jar");
+        }
+    }
+    comps.push(
+        json!({"type": "library", "group": "org.apache.logging.log4j", "name": "log4j-core",
+        "version": "2.14.1", "purl": "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"}),
+    );
+    import_sbom(&node, serde_json::to_vec(&v2).unwrap(), "dropwizard-parent").await;
+    // Version 3: commons-text 1.10.0 (fixed).
+    let mut v3 = v2.clone();
+    for c in v3["components"].as_array_mut().unwrap() {
+        if c["name"] == "commons-text" {
+            c["version"] = json!("1.10.0");
+            c["purl"] = json!("pkg:maven/org.apache.commons/commons-text@1.10.0?type=jar");
+        }
+    }
+    import_sbom(&node, serde_json::to_vec(&v3).unwrap(), "dropwizard-parent").await;
+    // Re-importing the same content is no new version.
+    import_sbom(&node, serde_json::to_vec(&v3).unwrap(), "dropwizard-parent").await;
+
+    let (s, versions) = call(
+        reqwest::Method::GET,
+        &node.api(&format!("/assets/{id}/versions")),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{versions}");
+    let numbers: Vec<i64> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![1, 2, 3], "{versions}");
+    assert_eq!(
+        versions[0]["components"],
+        json!(v1["components"].as_array().unwrap().len())
+    );
+
+    let (s, d) = call(
+        reqwest::Method::GET,
+        &node.api(&format!("/assets/{id}/diff?from=1&to=2")),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{d}");
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&d["components"]["added"]), vec!["log4j-core"], "{d}");
+    assert_eq!(names(&d["components"]["removed"]), vec!["guava"], "{d}");
+    let changed = d["components"]["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 1, "{d}");
+    assert_eq!(
+        (
+            changed[0]["name"].as_str(),
+            changed[0]["from_version"].as_str(),
+            changed[0]["to_version"].as_str()
+        ),
+        (Some("commons-text"), Some("1.2"), Some("1.9"))
+    );
+    let vulns = |v: &Value| -> BTreeSet<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["vulnerability"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        vulns(&d["findings"]["introduced"]),
+        BTreeSet::from([
+            "GHSA-599f-7c49-w659".to_owned(),
+            "GHSA-jfh8-c2jp-5v3q".to_owned()
+        ]),
+        "{d}"
+    );
+    assert!(vulns(&d["findings"]["fixed"]).is_empty(), "{d}");
+    // Default: the latest against the one before it.
+    let (s, d) = call(
+        reqwest::Method::GET,
+        &node.api(&format!("/assets/{id}/diff")),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(
+        (d["from"]["number"].as_i64(), d["to"]["number"].as_i64()),
+        (Some(2), Some(3))
+    );
+    assert_eq!(
+        vulns(&d["findings"]["fixed"]),
+        BTreeSet::from(["GHSA-599f-7c49-w659".to_owned()]),
+        "{d}"
+    );
+    assert!(vulns(&d["findings"]["introduced"]).is_empty(), "{d}");
+    // Bad ranges.
+    for (q, status) in [
+        ("?from=3&to=2", 400),
+        ("?from=1&to=9", 404),
+        ("?from=x", 400),
+    ] {
+        let (s, p) = call(
+            reqwest::Method::GET,
+            &node.api(&format!("/assets/{id}/diff{q}")),
+            &viewer,
+            None,
+        )
+        .await;
+        assert_eq!(s, status, "{q}: {p}");
+    }
+}

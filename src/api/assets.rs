@@ -232,18 +232,184 @@ async fn retire_asset(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id, "key": key, "retired": true })))
 }
 
+/// Query of `GET /assets/{id}/diff`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct DiffQuery {
+    /// The older version's number (default: the one before `to`).
+    pub from: Option<i32>,
+    /// The newer version's number (default: the latest).
+    pub to: Option<i32>,
+}
+
+/// The vulnerabilities a version change introduces and fixes.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FindingsDelta {
+    /// In `to`, not in `from` (by vulnerability and component identity).
+    pub introduced: Vec<rampart_risk::store::ComponentVulnerability>,
+    /// In `from`, not in `to`.
+    pub fixed: Vec<rampart_risk::store::ComponentVulnerability>,
+}
+
+/// `GET /assets/{id}/diff`: components added, removed and changed between two versions, and
+/// the vulnerabilities introduced and fixed (matched against the records RiskAnalysis holds
+/// now; `null` when this node does not run RiskAnalysis).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AssetDiff {
+    /// The asset's id.
+    pub asset: i64,
+    /// The older version.
+    pub from: assets::VersionSummary,
+    /// The newer version.
+    pub to: assets::VersionSummary,
+    /// The component changes.
+    pub components: rampart_asset::diff::ComponentDiff,
+    /// The vulnerability changes.
+    pub findings: Option<FindingsDelta>,
+}
+
+#[utoipa::path(get, path = "/api/v1/assets/{id}/versions", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, body = [assets::VersionSummary]), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn asset_versions(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = asset_id(&id, &req)?;
+    let v = assets::versions(&state.db, id)
+        .await
+        .map_err(|e| internal(e, &req))?;
+    if v.is_empty() {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("no versions of asset {id} are stored"),
+            &req,
+        ));
+    }
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[utoipa::path(get, path = "/api/v1/assets/{id}/diff", params(("id" = i64, Path, description = "Asset id"), DiffQuery), responses((status = 200, body = AssetDiff), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn asset_diff(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    q: web::Query<DiffQuery>,
+) -> Result<HttpResponse, Problem> {
+    let id = asset_id(&id, &req)?;
+    let all = assets::versions(&state.db, id)
+        .await
+        .map_err(|e| internal(e, &req))?;
+    let Some(latest) = all.last().map(|v| v.number) else {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("no versions of asset {id} are stored"),
+            &req,
+        ));
+    };
+    let to = q.to.unwrap_or(latest);
+    let from = match q.from {
+        Some(f) => f,
+        None => all
+            .iter()
+            .rev()
+            .map(|v| v.number)
+            .find(|n| *n < to)
+            .ok_or_else(|| {
+                problem(
+                    StatusCode::NOT_FOUND,
+                    format!("asset {id} has no version before {to} to compare with"),
+                    &req,
+                )
+            })?,
+    };
+    if from >= to {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            format!("from ({from}) must be an older version than to ({to})"),
+            &req,
+        ));
+    }
+    let load = |n: i32| {
+        let (db, req) = (state.db.clone(), req.clone());
+        async move {
+            assets::version(&db, id, n)
+                .await
+                .map_err(|e| internal(e, &req))?
+                .ok_or_else(|| {
+                    problem(
+                        StatusCode::NOT_FOUND,
+                        format!("asset {id} has no stored version {n}"),
+                        &req,
+                    )
+                })
+        }
+    };
+    let (from_v, old) = load(from).await?;
+    let (to_v, new) = load(to).await?;
+    let components = rampart_asset::diff::diff(&old, &new);
+    let findings = match &state.risk {
+        Some(addr) => {
+            let before = addr
+                .ask(rampart_risk::actor::MatchComponents(old))
+                .await
+                .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), &req))?;
+            let after = addr
+                .ask(rampart_risk::actor::MatchComponents(new))
+                .await
+                .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), &req))?;
+            let key = |v: &rampart_risk::store::ComponentVulnerability| {
+                let c = rampart_contracts::asset::Component {
+                    version: v.component_version.clone(),
+                    purl: v.purl.clone(),
+                    ..rampart_contracts::asset::Component::named(v.component.clone())
+                };
+                (v.vulnerability.clone(), rampart_asset::diff::identity(&c))
+            };
+            let before_keys: std::collections::HashSet<_> = before.iter().map(key).collect();
+            let after_keys: std::collections::HashSet<_> = after.iter().map(key).collect();
+            Some(FindingsDelta {
+                introduced: after
+                    .iter()
+                    .filter(|v| !before_keys.contains(&key(v)))
+                    .cloned()
+                    .collect(),
+                fixed: before
+                    .into_iter()
+                    .filter(|v| !after_keys.contains(&key(v)))
+                    .collect(),
+            })
+        }
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(AssetDiff {
+        asset: id,
+        from: from_v,
+        to: to_v,
+        components,
+        findings,
+    }))
+}
+
 /// Registers AssetManagement's routes (inside the `/api/v1` scope).
 pub fn routes(r: &mut Routes<'_>) {
     r.post("/assets/import", P::AssetsImport, import)
         .get("/assets", P::AssetsRead, list_assets)
         .get("/assets/{id}", P::AssetsRead, get_asset)
-        .delete("/assets/{id}", P::AssetsRetire, retire_asset);
+        .delete("/assets/{id}", P::AssetsRetire, retire_asset)
+        .get("/assets/{id}/versions", P::AssetsRead, asset_versions)
+        .get("/assets/{id}/diff", P::AssetsRead, asset_diff);
 }
 
 /// The OpenAPI paths and schemas of this module.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(import, list_assets, get_asset, retire_asset),
-    components(schemas(Accepted, AssetView, AssetDetail))
+    paths(
+        import,
+        list_assets,
+        get_asset,
+        retire_asset,
+        asset_versions,
+        asset_diff
+    ),
+    components(schemas(Accepted, AssetView, AssetDetail, AssetDiff, FindingsDelta))
 )]
 pub struct AssetApiDoc;

@@ -101,3 +101,36 @@ pub mod component {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `asset_versions`: the history of an asset's content, one row per import that changed it
+/// (its components as imported), for SBOM diffs ([`crate::diff`]).
+pub mod asset_version {
+    use sea_orm::entity::prelude::*;
+
+    /// One version.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "asset_versions")]
+    pub struct Model {
+        /// Surrogate id.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// The asset (`asset_assets.id`).
+        pub asset_id: i64,
+        /// 1, 2, ... per asset, in import order.
+        pub number: i32,
+        /// The asset's own version at that import, if any.
+        pub version: Option<String>,
+        /// Its fingerprint then.
+        pub fingerprint: String,
+        /// Its components then (JSON array of `Component`).
+        pub components: Json,
+        /// When (UTC).
+        pub imported_at: DateTimeUtc,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

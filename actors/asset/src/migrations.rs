@@ -4,7 +4,11 @@
 
 use sea_orm_migration::prelude::*;
 
-rampart_platform::service_migrations![M20261123000002Assets, M20261124000005DropComponentPurlIndex,];
+rampart_platform::service_migrations![
+    M20261123000002Assets,
+    M20261124000005DropComponentPurlIndex,
+    M20261203000003AssetVersions,
+];
 
 #[derive(DeriveIden)]
 enum AssetAssets {
@@ -193,6 +197,87 @@ impl MigrationTrait for M20261124000005DropComponentPurlIndex {
                     .name("asset_components_purl")
                     .table(AssetComponents::Table)
                     .if_exists()
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum AssetVersions {
+    Table,
+    Id,
+    AssetId,
+    Number,
+    Version,
+    Fingerprint,
+    Components,
+    ImportedAt,
+}
+
+/// `asset_versions`: each import that changed an asset keeps its content (SBOM history).
+#[derive(Debug)]
+struct M20261203000003AssetVersions;
+
+impl MigrationName for M20261203000003AssetVersions {
+    fn name(&self) -> &str {
+        "m20261203_000003_asset_versions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261203000003AssetVersions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(AssetVersions::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(AssetVersions::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(AssetVersions::AssetId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(AssetVersions::Number).integer().not_null())
+                    .col(
+                        ColumnDef::new(AssetVersions::Version)
+                            .string_len(256)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(AssetVersions::Fingerprint)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AssetVersions::Components)
+                            .json_binary()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AssetVersions::ImportedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("asset_versions_asset_number")
+                    .table(AssetVersions::Table)
+                    .col(AssetVersions::AssetId)
+                    .col(AssetVersions::Number)
+                    .unique()
+                    .if_not_exists()
                     .to_owned(),
             )
             .await

@@ -12,11 +12,12 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::entities::{asset, component};
+use crate::entities::{asset, asset_version, component};
 use crate::{Asset, Inventory};
 use rampart_contracts::asset::{AssetEvent, AssetRetired};
 use rampart_platform::Db;
@@ -168,6 +169,7 @@ pub async fn apply_inventory(
                     .exec(&tx)
                     .await?;
                 out.components_written += write_components(&tx, id, a).await?;
+                record_version(&tx, id, a, &fp, now).await?;
                 out.changed.push(a.key.clone());
                 "asset.changed"
             }
@@ -190,6 +192,7 @@ pub async fn apply_inventory(
                 .exec(&tx)
                 .await?;
                 out.components_written += write_components(&tx, res.last_insert_id, a).await?;
+                record_version(&tx, res.last_insert_id, a, &fp, now).await?;
                 out.discovered.push(a.key.clone());
                 "asset.discovered"
             }
@@ -209,6 +212,112 @@ pub async fn apply_inventory(
     }
     tx.commit().await?;
     Ok(out)
+}
+
+/// Most versions kept per asset; older ones are dropped (their diffs with them).
+pub const MAX_VERSIONS: usize = 50;
+
+/// Appends the asset's content as its next version, keeping the newest [`MAX_VERSIONS`].
+async fn record_version(
+    tx: &sea_orm::DatabaseTransaction,
+    asset_id: i64,
+    a: &Asset,
+    fp: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    let last: Option<i32> = asset_version::Entity::find()
+        .select_only()
+        .column_as(asset_version::Column::Number.max(), "m")
+        .filter(asset_version::Column::AssetId.eq(asset_id))
+        .into_tuple::<Option<i32>>()
+        .one(tx)
+        .await?
+        .flatten();
+    let number = last.unwrap_or(0).saturating_add(1);
+    asset_version::Entity::insert(asset_version::ActiveModel {
+        asset_id: Set(asset_id),
+        number: Set(number),
+        version: Set(a.version.clone()),
+        fingerprint: Set(fp.to_owned()),
+        components: Set(serde_json::to_value(&a.components).unwrap_or_default()),
+        imported_at: Set(now),
+        ..Default::default()
+    })
+    .exec_without_returning(tx)
+    .await?;
+    let keep_from = number.saturating_sub(i32::try_from(MAX_VERSIONS).unwrap_or(i32::MAX));
+    if keep_from > 0 {
+        asset_version::Entity::delete_many()
+            .filter(asset_version::Column::AssetId.eq(asset_id))
+            .filter(asset_version::Column::Number.lte(keep_from))
+            .exec(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One stored version of an asset (without its components).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct VersionSummary {
+    /// 1, 2, ... in import order.
+    pub number: i32,
+    /// The asset's own version then, if any.
+    pub version: Option<String>,
+    /// Components then.
+    pub components: usize,
+    /// Its fingerprint then.
+    pub fingerprint: String,
+    /// When it was imported, RFC 3339 UTC.
+    pub imported_at: String,
+}
+
+fn summary(v: &asset_version::Model, components: usize) -> VersionSummary {
+    VersionSummary {
+        number: v.number,
+        version: v.version.clone(),
+        components,
+        fingerprint: v.fingerprint.clone(),
+        imported_at: v
+            .imported_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}
+
+/// The stored versions of asset `id`, oldest first (at most [`MAX_VERSIONS`]).
+///
+/// # Errors
+/// Database errors.
+pub async fn versions(db: &Db, id: i64) -> Result<Vec<VersionSummary>, sea_orm::DbErr> {
+    Ok(asset_version::Entity::find()
+        .filter(asset_version::Column::AssetId.eq(id))
+        .order_by_asc(asset_version::Column::Number)
+        .all(db.conn())
+        .await?
+        .iter()
+        .map(|v| summary(v, v.components.as_array().map_or(0, Vec::len)))
+        .collect())
+}
+
+/// Version `number` of asset `id` with its components; `None` when not stored.
+///
+/// # Errors
+/// Database errors.
+pub async fn version(
+    db: &Db,
+    id: i64,
+    number: i32,
+) -> Result<Option<(VersionSummary, Vec<rampart_contracts::asset::Component>)>, sea_orm::DbErr> {
+    let Some(v) = asset_version::Entity::find()
+        .filter(asset_version::Column::AssetId.eq(id))
+        .filter(asset_version::Column::Number.eq(number))
+        .one(db.conn())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let components: Vec<rampart_contracts::asset::Component> =
+        serde_json::from_value(v.components.clone()).unwrap_or_default();
+    Ok(Some((summary(&v, components.len()), components)))
 }
 
 /// Marks the asset `key` retired and writes `asset.retired`; `false` if there is no such active

@@ -116,6 +116,24 @@ impl Message for IngestVulnrichment {
     type Reply = Result<(usize, usize), DecisionError>;
 }
 
+/// The vulnerabilities the held records give these components (SBOM diffs).
+#[derive(Debug)]
+pub struct MatchComponents(pub Vec<rampart_contracts::asset::Component>);
+
+impl Message for MatchComponents {
+    type Reply = Vec<risk::ComponentVulnerability>;
+}
+
+impl Handler<MatchComponents> for RiskAnalysis {
+    async fn handle(
+        &mut self,
+        msg: MatchComponents,
+        _ctx: &mut Context<Self>,
+    ) -> Vec<risk::ComponentVulnerability> {
+        risk::match_components(&self.state, &msg.0)
+    }
+}
+
 /// The actor's own timer: end the acceptances past their expiry.
 #[derive(Debug, Clone, Copy)]
 pub struct ExpireAcceptances;

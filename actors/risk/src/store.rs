@@ -1253,6 +1253,66 @@ pub(crate) async fn rescore(
     Ok((assets, findings))
 }
 
+/// A vulnerability a component has, for SBOM diffs (which findings a version introduces or
+/// fixes): the record id and CVE ids, and the component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ComponentVulnerability {
+    /// Vulnerability record id.
+    pub vulnerability: String,
+    /// Its CVE ids.
+    pub cves: Vec<String>,
+    /// Its summary.
+    pub summary: String,
+    /// Component name.
+    pub component: String,
+    /// Component version.
+    pub component_version: Option<String>,
+    /// Component purl.
+    pub purl: Option<String>,
+}
+
+/// The vulnerabilities the records held give `components` (the same matching as scoring,
+/// [`crate::matching`]), in component order.
+pub fn match_components(
+    state: &RiskState,
+    components: &[Component],
+) -> Vec<ComponentVulnerability> {
+    let index = VulnIndex::new(&state.vulns);
+    let mut out = Vec::new();
+    for c in components {
+        let mut found: Vec<&Vulnerability> = Vec::new();
+        if let Some(purl) = &c.purl
+            && let Ok(fs) = index.match_purl(purl)
+        {
+            found.extend(fs.into_iter().map(|f| f.vulnerability));
+        }
+        if let Some(cpe) = &c.cpe
+            && let Ok(fs) = index.match_cpe(cpe)
+        {
+            let seen: HashSet<String> = found
+                .iter()
+                .flat_map(|v| v.cve_ids().map(str::to_owned))
+                .collect();
+            found.extend(
+                fs.into_iter()
+                    .map(|f| f.vulnerability)
+                    .filter(|v| !v.cve_ids().any(|id| seen.contains(id))),
+            );
+        }
+        for v in found {
+            out.push(ComponentVulnerability {
+                vulnerability: v.id.clone(),
+                cves: v.cve_ids().map(str::to_owned).collect(),
+                summary: v.summary.clone(),
+                component: c.name.clone(),
+                component_version: c.version.clone(),
+                purl: c.purl.clone(),
+            });
+        }
+    }
+    out
+}
+
 /// Filter and page of [`list_findings`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FindingFilter {
