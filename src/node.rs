@@ -126,17 +126,8 @@ impl Node {
                 "jobs left unfinished by the last run marked failed"
             );
         }
-        let services = crate::services::tree(
-            &db,
-            &bus,
-            &cfg.node.id,
-            probes,
-            &cfg.node.services,
-            &cfg.incidents,
-            &cfg.controls.rules,
-            &cfg.risk,
-        )
-        .context("building the service trees")?;
+        let services =
+            crate::services::tree(&db, &bus, probes, cfg).context("building the service trees")?;
         for spec in services.specs {
             root = root.child(
                 spec.intensity(cfg.supervision.max_restarts, cfg.supervision.within())

@@ -39,7 +39,8 @@ pub struct Services {
     pub control: Option<Addr<control::ControlMapping>>,
 }
 
-/// Builds the supervisors of the services named in `roles` (one-for-one, one actor each).
+/// Builds the supervisors of the services named in `cfg.node.services` (one-for-one, one
+/// actor each), with the services' settings from `cfg`.
 /// RiskAnalysis subscribes to `asset.*` on `bus` here, so no event published after this call is
 /// missed.
 ///
@@ -48,13 +49,12 @@ pub struct Services {
 pub fn tree(
     db: &Db,
     bus: &Bus,
-    node: &str,
     probes: Probes,
-    roles: &[String],
-    open_rule: &rampart_incident::store::OpenRule,
-    control_rules: &[rampart_control::rules::WeaknessRule],
-    risk_config: &crate::config::RiskConfig,
+    cfg: &crate::config::Config,
 ) -> Result<Services, BusError> {
+    let (node, roles) = (cfg.node.id.as_str(), cfg.node.services.as_slice());
+    let (open_rule, control_rules, risk_config) =
+        (&cfg.incidents, cfg.controls.rules.as_slice(), &cfg.risk);
     let runs = |s: &str| roles.iter().any(|r| r == s);
     let mut out = Services {
         specs: Vec::new(),

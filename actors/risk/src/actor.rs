@@ -390,8 +390,7 @@ impl Handler<ImportVex> for RiskAnalysis {
             msg.document,
             &msg.bytes,
             &msg.by,
-            msg.asset.as_deref(),
-            msg.reference.as_deref(),
+            msg.asset.as_deref().map(|a| (a, msg.reference.as_deref())),
         )
         .await
     }

@@ -177,7 +177,7 @@ async fn assets_with_findings_of(
 /// its statements, re-scores the assets holding findings of the vulnerabilities it names,
 /// and reports the statements that decided nothing. `state` is reloaded on error.
 ///
-/// With `asset` (an asset key), the document is about that asset, the way Dependency-Track
+/// With `scope` = (`asset`, `reference`) (an asset key), the document is about that asset, the way Dependency-Track
 /// takes a VEX per project: every statement covers that asset only, and the product named
 /// only by a reference that matches none of the asset's components (a CycloneDX
 /// `affects[].ref` or BOM-Link fragment naming the SBOM's own `metadata.component`) is the
@@ -195,10 +195,10 @@ pub async fn import_vex(
     mut doc: VexDocument,
     bytes: &[u8],
     by: &str,
-    asset: Option<&str>,
-    reference: Option<&str>,
+    scope: Option<(&str, Option<&str>)>,
 ) -> Result<VexImportOutcome, DecisionError> {
-    if let Some(key) = asset {
+    let asset = scope.map(|(key, _)| key);
+    if let Some((key, reference)) = scope {
         scope_to_asset(db, &mut doc, key, reference).await?;
     }
     let result = import_inner(db, node, state, doc, bytes, by, asset).await;
