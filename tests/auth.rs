@@ -835,6 +835,14 @@ const POLICY: &[(&str, &str)] = &[
         "GET /api/v1/risks/sarif",
         "viewer analyst responder auditor admin node risk_owner",
     ),
+    (
+        "GET /api/v1/assets/{id}/versions",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    (
+        "GET /api/v1/assets/{id}/diff",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread")]

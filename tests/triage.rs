@@ -898,6 +898,20 @@ async fn ssvc_decisions_from_vulnrichment_sit_beside_the_score_and_drive_the_inc
         let v: Value = serde_json::from_slice(&std::fs::read(f.unwrap().path()).unwrap()).unwrap();
         records.push(v);
     }
+    // Truncated or foreign records are refused before any job starts.
+    let whole = serde_json::to_vec(&records).unwrap();
+    for (bad, status) in [
+        (whole[..whole.len() / 3].to_vec(), 400),
+        (br#"{"dataType": "CVE_RECORD"}"#.to_vec(), 422),
+    ] {
+        let (s, _, p) = common::post(
+            &node.api("/threat-intel/vulnrichment"),
+            Some("application/json"),
+            bad,
+        )
+        .await;
+        assert_eq!(s, status, "{p}");
+    }
     let job = run_job(
         &node,
         "/threat-intel/vulnrichment",

@@ -113,6 +113,24 @@ impl RiskReads {
     }
 }
 
+/// The key of asset `id` through the node's read side; 404 problem when there is none.
+///
+/// # Errors
+/// 404 for an unknown asset, 500 for a database error.
+pub async fn known_asset_key(
+    state: &ServiceState,
+    req: &HttpRequest,
+    id: i64,
+) -> Result<String, Problem> {
+    Ok(state
+        .risk_reads
+        .asset_key(id)
+        .await
+        .map_err(|e| internal(e, req))?
+        .ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no asset {id}"), req))?
+        .to_string())
+}
+
 /// Query of `GET /risks`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct RisksQuery {
@@ -458,15 +476,7 @@ async fn risks(
     }
     let asset_key = match q.asset {
         Some(a) => match a.parse::<i64>() {
-            Ok(id) => Some(
-                state
-                    .risk_reads
-                    .asset_key(id)
-                    .await
-                    .map_err(|e| internal(e, &req))?
-                    .ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no asset {id}"), &req))?
-                    .to_string(),
-            ),
+            Ok(id) => Some(known_asset_key(&state, &req, id).await?),
             Err(_) => Some(a),
         },
         None => None,

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ServiceState;
 use super::common::{check_media_type, internal, problem, read_body, service_addr};
+use super::risks::known_asset_key;
 use crate::auth::{Permission as P, Principal, Routes};
 use crate::problem::Problem;
 use rampart_contracts::risk::FindingView;
@@ -240,15 +241,7 @@ async fn import_vex(
 ) -> Result<HttpResponse, Problem> {
     let addr = service_addr(&state.risk, "risk", &req)?;
     let asset = match q.asset {
-        Some(id) => Some(
-            state
-                .risk_reads
-                .asset_key(id)
-                .await
-                .map_err(|e| internal(e, &req))?
-                .ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no asset {id}"), &req))?
-                .to_string(),
-        ),
+        Some(id) => Some(known_asset_key(&state, &req, id).await?),
         None => None,
     };
     check_media_type(
@@ -293,14 +286,7 @@ async fn asset_key_of(
     req: &HttpRequest,
     raw: &str,
 ) -> Result<String, Problem> {
-    let id = super::assets::asset_id(raw, req)?;
-    Ok(state
-        .risk_reads
-        .asset_key(id)
-        .await
-        .map_err(|e| internal(e, req))?
-        .ok_or_else(|| problem(StatusCode::NOT_FOUND, format!("no asset {id}"), req))?
-        .to_string())
+    known_asset_key(state, req, super::assets::asset_id(raw, req)?).await
 }
 
 #[utoipa::path(get, path = "/api/v1/assets/{id}/vex", params(("id" = i64, Path, description = "Asset id"), ExportQuery), responses((status = 200, description = "A CycloneDX 1.6 VEX or an OpenVEX 0.2.0 document of the asset's analysed findings", body = Object), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]

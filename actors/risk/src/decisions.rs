@@ -173,6 +173,19 @@ async fn assets_with_findings_of(
     Ok(assets)
 }
 
+/// `result`, after reloading `state` from the database when it is an error (the state may
+/// hold what was not committed).
+async fn reloaded_on_error<T>(
+    db: &Db,
+    state: &mut RiskState,
+    result: Result<T, DecisionError>,
+) -> Result<T, DecisionError> {
+    if result.is_err() {
+        state.reload_decisions(db).await?;
+    }
+    result
+}
+
 /// Imports a parsed VEX document (`bytes` for its fingerprint) sent by `by`: stores it and
 /// its statements, re-scores the assets holding findings of the vulnerabilities it names,
 /// and reports the statements that decided nothing. `state` is reloaded on error.
@@ -202,10 +215,7 @@ pub async fn import_vex(
         scope_to_asset(db, &mut doc, key, reference).await?;
     }
     let result = import_inner(db, node, state, doc, bytes, by, asset).await;
-    if result.is_err() {
-        state.reload_decisions(db).await?;
-    }
-    result
+    reloaded_on_error(db, state, result).await
 }
 
 /// Rewrites the products of `doc` that name the asset `key` itself (see [`import_vex`]).
@@ -531,10 +541,7 @@ pub async fn decide(
 ) -> Result<FindingView, DecisionError> {
     validate_decision(&d)?;
     let result = decide_inner(db, node, state, key, d, by).await;
-    if result.is_err() {
-        state.reload_decisions(db).await?;
-    }
-    result
+    reloaded_on_error(db, state, result).await
 }
 
 async fn decide_inner(
@@ -930,10 +937,7 @@ pub async fn ingest_vulnrichment(
     records: Vec<VulnrichmentRecord>,
 ) -> Result<(usize, usize), DecisionError> {
     let result = vulnrichment_inner(db, node, state, records).await;
-    if result.is_err() {
-        state.reload_decisions(db).await?;
-    }
-    result
+    reloaded_on_error(db, state, result).await
 }
 
 async fn vulnrichment_inner(
