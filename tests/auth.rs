@@ -811,7 +811,7 @@ const POLICY: &[(&str, &str)] = &[
     ("POST /api/v1/auth/keys/rotate", "admin"),
     (
         "GET /api/v1/findings/{key}",
-        "viewer analyst responder auditor admin risk_owner",
+        "viewer analyst responder auditor admin node risk_owner",
     ),
     (
         "POST /api/v1/findings/{key}/analysis",
