@@ -38,6 +38,8 @@ pub struct Config {
     pub bus: BusConfig,
     /// RiskAnalysis: triage and SSVC.
     pub risk: RiskConfig,
+    /// `[intel]`: threat-intelligence sources pulled on schedule ([`crate::intel`]).
+    pub intel: crate::intel::IntelConfig,
     /// IncidentResponse: when a risk finding opens an incident.
     pub incidents: rampart_incident::store::OpenRule,
     /// ControlMapping: Rampart's weakness -> control rules.
@@ -557,6 +559,7 @@ const SECTIONS: &[&str] = &[
     "assets",
     "bus",
     "risk",
+    "intel",
     "incidents",
     "controls",
 ];

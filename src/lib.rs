@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod intel;
 pub mod node;
 pub mod problem;
 pub mod schema;

@@ -134,6 +134,53 @@ impl Node {
                     .backoff(cfg.supervision.backoff()),
             );
         }
+        let intel_sources = cfg.intel.validate().context("[intel]")?;
+        let intel = match (&services.risk, intel_sources.is_empty()) {
+            (Some(risk), false) => {
+                let metrics = crate::intel::IntelMetrics::new(&registry)
+                    .context("registering intel metrics")?;
+                let http = crate::intel::http_client().context("the intel HTTP client")?;
+                let child = ChildSpec::new("intel-sync", {
+                    let (db, risk, config, sources, resilience) = (
+                        db.clone(),
+                        risk.clone(),
+                        cfg.intel.clone(),
+                        intel_sources.clone(),
+                        resilience.clone(),
+                    );
+                    let http = http.clone();
+                    move || {
+                        crate::intel::IntelSync::new(
+                            db.clone(),
+                            risk.clone(),
+                            config.clone(),
+                            sources.clone(),
+                            Some(resilience.clone()),
+                            metrics.clone(),
+                            http.clone(),
+                        )
+                    }
+                })
+                .mailbox(MailboxConfig::bounded(64))
+                .probes(probes)
+                .build();
+                let addr = child.addr();
+                root = root.child(
+                    rampart_supervisors::SupervisorSpec::new("intel")
+                        .child(child)
+                        .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
+                        .backoff(cfg.supervision.backoff()),
+                );
+                Some(addr)
+            }
+            (None, false) => {
+                tracing::warn!(
+                    "[[intel.sources]] are configured but this node does not run the risk service: nothing is pulled here"
+                );
+                None
+            }
+            _ => None,
+        };
         let risk_policy = ResiliencePolicy::builder("risk-query", cfg.api.risk_query.clone())
             .metrics(&resilience)
             .retry_when(|_| true)
@@ -153,6 +200,7 @@ impl Node {
             jobs: Arc::new(tokio::sync::Semaphore::new(cfg.api.max_pending_jobs.max(1))),
             risk_policy,
             risk_reads: crate::api::risks::RiskReads::new(&db),
+            intel,
             fault_injection: cfg.demo.fault_injection,
         });
         let mut echo = None;

@@ -15,6 +15,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         rampart_incident::migrations::migrations(),
         rampart_audit::migrations::migrations(),
         crate::auth::migrations::migrations(),
+        crate::intel::migrations::migrations(),
     ])
 }
 

@@ -836,6 +836,14 @@ const POLICY: &[(&str, &str)] = &[
         "viewer analyst responder auditor admin node risk_owner",
     ),
     (
+        "GET /api/v1/threat-intel/sources",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    (
+        "POST /api/v1/threat-intel/sources/{name}/pull",
+        "analyst admin",
+    ),
+    (
         "GET /api/v1/assets/{id}/versions",
         "viewer analyst responder auditor admin node risk_owner",
     ),
@@ -875,6 +883,7 @@ async fn every_route_with_every_role() {
             .replace("{framework}", "no-such-framework")
             .replace("{kind}", "no-such-kind")
             .replace("{key}", "00000000000000000000000000000000")
+            .replace("{name}", "no-such-source")
             .replace("{service}", "no-such-service");
         let url = format!("{}{path}", node.base);
         let allowed: Vec<&str> = allowed.split(' ').collect();

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod common;
 pub mod controls;
 pub mod incidents;
+pub mod intel;
 pub mod operations;
 pub mod risks;
 pub mod triage;
@@ -70,6 +71,8 @@ pub struct ServiceState {
     /// RiskAnalysis's read side on this node: the register and current risks, cached by write
     /// generation ([`risks::RiskReads::new`]).
     pub risk_reads: risks::RiskReads,
+    /// The threat-intelligence sync, when this node runs RiskAnalysis and has sources.
+    pub intel: Option<Addr<crate::intel::IntelSync>>,
     /// Whether the `X-Rampart-Fault` request header is honoured (config `demo.fault_injection`).
     pub fault_injection: bool,
 }
@@ -79,6 +82,7 @@ pub fn routes(r: &mut crate::auth::Routes<'_>) {
     assets::routes(r);
     risks::routes(r);
     triage::routes(r);
+    intel::routes(r);
     incidents::routes(r);
     controls::routes(r);
     audit::routes(r);
@@ -91,6 +95,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = assets::AssetApiDoc::openapi();
     doc.merge(risks::RiskApiDoc::openapi());
     doc.merge(triage::TriageApiDoc::openapi());
+    doc.merge(intel::IntelApiDoc::openapi());
     doc.merge(incidents::IncidentApiDoc::openapi());
     doc.merge(controls::ControlApiDoc::openapi());
     doc.merge(audit::AuditApiDoc::openapi());

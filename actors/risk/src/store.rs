@@ -600,19 +600,24 @@ fn view_of(m: &risk_finding::ActiveModel) -> Option<FindingView> {
     }))
 }
 
-/// (finding count, max score, set of (vuln, component, version, score)) of the stored findings.
-type Signature = (usize, u8, BTreeSet<(String, String, Option<String>, i16)>);
+/// One finding as change detection sees it: vulnerability, component, version, score, SSVC
+/// decision (a change of any of them is a `risk.changed`).
+type FindingSig = (String, String, Option<String>, i16, Option<String>);
+
+/// (finding count, max score, the findings' [`FindingSig`]s) of the stored findings.
+type Signature = (usize, u8, BTreeSet<FindingSig>);
 
 async fn stored_signature(
     tx: &DatabaseTransaction,
     asset_key: &str,
 ) -> Result<Signature, sea_orm::DbErr> {
-    let rows: Vec<(String, String, Option<String>, i16)> = risk_finding::Entity::find()
+    let rows: Vec<FindingSig> = risk_finding::Entity::find()
         .select_only()
         .column(risk_finding::Column::VulnId)
         .column(risk_finding::Column::Component)
         .column(risk_finding::Column::ComponentVersion)
         .column(risk_finding::Column::Score)
+        .column(risk_finding::Column::Ssvc)
         .filter(risk_finding::Column::AssetKey.eq(asset_key))
         .filter(risk_finding::Column::Suppressed.eq(false))
         .into_tuple()
@@ -672,6 +677,7 @@ async fn replace_findings(
                 v.component.clone(),
                 v.component_version.clone(),
                 i16::from(v.score),
+                v.ssvc.clone(),
             )
         })
         .collect();
