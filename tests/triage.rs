@@ -409,7 +409,49 @@ async fn openvex_applies_inside_its_product_only_births_decided_findings_and_yie
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_acceptance_expires_from_the_actors_timer_and_reopens_the_finding() {
-    let node = start_node(&[("RAMPART_RISK__ACCEPTANCE_CHECK_MS", "200")]).await;
+    acceptance_expiry(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_acceptance_expires_and_documents_decide_their_products_on_postgres() {
+    let (envs, schema) = postgres("treat");
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    acceptance_expiry(&envs).await;
+    csaf_and_cyclonedx(&envs).await;
+    drop_schema(&schema).await;
+}
+
+/// Settings for a node on a fresh PostgreSQL schema (`RAMPART_TEST_DATABASE_URL`, default
+/// the local `test` database), and the schema's name.
+fn postgres(tag: &str) -> (Vec<(&'static str, String)>, String) {
+    let url = std::env::var("RAMPART_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let schema = format!("rampart_triage_{tag}_{}", std::process::id());
+    (
+        vec![
+            ("RAMPART_DATABASE__URL", url),
+            ("RAMPART_DATABASE__SCHEMA", schema.clone()),
+        ],
+        schema,
+    )
+}
+
+async fn drop_schema(schema: &str) {
+    use sea_orm::ConnectionTrait;
+    let url = std::env::var("RAMPART_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let db = sea_orm::Database::connect(&url)
+        .await
+        .expect("PostgreSQL at RAMPART_TEST_DATABASE_URL");
+    db.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .await
+        .unwrap();
+}
+
+async fn acceptance_expiry(extra: &[(&str, &str)]) {
+    let mut envs = vec![("RAMPART_RISK__ACCEPTANCE_CHECK_MS", "200")];
+    envs.extend_from_slice(extra);
+    let node = start_node(&envs).await;
     let analyst = token_for(&node.base, "analyst").await;
     let owner = token_for(&node.base, "risk_owner").await;
     let viewer = token_for(&node.base, "viewer").await;
@@ -594,7 +636,11 @@ async fn log4j_finding(node: &NodeProc, token: &str, id: i64) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn csaf_and_cyclonedx_documents_decide_their_products_and_bad_documents_change_nothing() {
-    let node = start_node(&[]).await;
+    csaf_and_cyclonedx(&[]).await;
+}
+
+async fn csaf_and_cyclonedx(envs: &[(&str, &str)]) {
+    let node = start_node(envs).await;
     let analyst = token_for(&node.base, "analyst").await;
     let ghsa = run_job(
         &node,
