@@ -777,11 +777,17 @@ async fn suite(node: &NodeProc) {
     assert_eq!(job["result"]["discovered"], 1);
 
     // Later feeds re-scored assets (risk.changed): still one incident per cause.
-    let (_, after) = get_json(&node.api("/incidents?per_page=1")).await;
+    let (_, after) = get_json(&node.api("/incidents?per_page=1000")).await;
     assert_eq!(
         after["total"].as_u64(),
         Some(incidents_before),
-        "no duplicate incidents"
+        "no duplicate incidents: {:?}",
+        after["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["cause_key"].clone(), i["title"].clone()))
+            .collect::<Vec<_>>()
     );
 
     // Retiring an asset: asset.retired, RiskAnalysis drops its findings.

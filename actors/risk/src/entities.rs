@@ -21,6 +21,9 @@ pub mod risk_asset {
         pub retired: bool,
         /// The asset's own version, when its source has one (VEX product matching).
         pub version: Option<String>,
+        /// `occurred_at` of the last asset event applied: an older event arriving later (a
+        /// redelivery overtaken by a newer one) is stale and skipped.
+        pub last_event_at: Option<DateTimeUtc>,
         /// Last event applied (UTC).
         pub updated_at: DateTimeUtc,
     }

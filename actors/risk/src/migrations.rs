@@ -516,10 +516,11 @@ enum TriageColumns {
     SsvcDetail,
     Treatment,
     Version,
+    LastEventAt,
 }
 
 /// Triage, risk treatment and VEX (issue 12): the analysis, SSVC and treatment columns of
-/// `risk_findings`, the asset's own version on `risk_assets`, and the tables
+/// `risk_findings`, the asset's own version and last applied event time on `risk_assets`, and the tables
 /// `risk_vex_documents`, `risk_statements`, `risk_finding_history`, `risk_treatments`,
 /// `risk_ssvc`. One column per `ALTER TABLE` (SQLite takes one change at a time).
 #[derive(Debug)]
@@ -603,6 +604,18 @@ impl MigrationTrait for M20261203000002Triage {
                     .add_column_if_not_exists(
                         ColumnDef::new(TriageColumns::Version)
                             .string_len(256)
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(RiskAssets::Table)
+                    .add_column_if_not_exists(
+                        ColumnDef::new(TriageColumns::LastEventAt)
+                            .timestamp_with_time_zone()
                             .null(),
                     )
                     .to_owned(),

@@ -811,7 +811,11 @@ async fn record_analysis_changes(
     Ok(())
 }
 
-async fn store_view(tx: &DatabaseTransaction, asset: &Asset) -> Result<(), sea_orm::DbErr> {
+async fn store_view(
+    tx: &DatabaseTransaction,
+    asset: &Asset,
+    event_at: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
     let kind = serde_json::to_value(asset.kind)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -823,6 +827,7 @@ async fn store_view(tx: &DatabaseTransaction, asset: &Asset) -> Result<(), sea_o
         criticality: Set(i16::from(asset.criticality)),
         retired: Set(false),
         version: Set(asset.version.clone()),
+        last_event_at: Set(Some(event_at)),
         updated_at: Set(Utc::now()),
     })
     .on_conflict(
@@ -833,6 +838,7 @@ async fn store_view(tx: &DatabaseTransaction, asset: &Asset) -> Result<(), sea_o
                 risk_asset::Column::Criticality,
                 risk_asset::Column::Retired,
                 risk_asset::Column::Version,
+                risk_asset::Column::LastEventAt,
                 risk_asset::Column::UpdatedAt,
             ])
             .to_owned(),
@@ -859,6 +865,18 @@ async fn store_view(tx: &DatabaseTransaction, asset: &Asset) -> Result<(), sea_o
             .await?;
     }
     Ok(())
+}
+
+/// Whether event `e` about asset `key` is older than the last event applied to it (a
+/// redelivered event overtaken by a newer one): applying it would bring an older state back.
+async fn stale(tx: &DatabaseTransaction, key: &str, e: &Envelope) -> Result<bool, sea_orm::DbErr> {
+    let last: Option<Option<DateTime<Utc>>> = risk_asset::Entity::find_by_id(key.to_owned())
+        .select_only()
+        .column(risk_asset::Column::LastEventAt)
+        .into_tuple()
+        .one(tx)
+        .await?;
+    Ok(last.flatten().is_some_and(|t| t > e.occurred_at))
 }
 
 /// Applies a batch of asset events in one transaction: updates RiskAnalysis's view of each asset
@@ -890,9 +908,13 @@ pub async fn apply_asset_events(
                 Ok(_) if !processed::first_time(&tx, SERVICE, e.event_id).await? => {
                     EventOutcome::Duplicate
                 }
+                Ok(body) if stale(&tx, &body.asset.key, e).await? => {
+                    tracing::info!(asset = %body.asset.key, event = %e.event_id, "a stale asset event (older than the last one applied) was skipped");
+                    EventOutcome::Applied
+                }
                 Ok(body) => {
                     let a = body.asset.into_owned();
-                    store_view(&tx, &a).await?;
+                    store_view(&tx, &a, e.occurred_at).await?;
                     let models = finding_models(
                         state,
                         &index,
@@ -914,9 +936,14 @@ pub async fn apply_asset_events(
                 Ok(_) if !processed::first_time(&tx, SERVICE, e.event_id).await? => {
                     EventOutcome::Duplicate
                 }
+                Ok(body) if stale(&tx, &body.key, e).await? => EventOutcome::Applied,
                 Ok(body) => {
                     risk_asset::Entity::update_many()
                         .col_expr(risk_asset::Column::Retired, Expr::value(true))
+                        .col_expr(
+                            risk_asset::Column::LastEventAt,
+                            Expr::value(Some(e.occurred_at)),
+                        )
                         .col_expr(risk_asset::Column::UpdatedAt, Expr::value(Utc::now()))
                         .filter(risk_asset::Column::Key.eq(body.key.as_str()))
                         .exec(&tx)
@@ -1522,4 +1549,82 @@ pub async fn published_dates(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_contracts::asset::{AssetKind, Format};
+
+    async fn db() -> Db {
+        Db::connect::<crate::migrations::Migrator>(
+            "sqlite::memory:",
+            &rampart_platform::DbOptions {
+                max_connections: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    fn event(component: &str, at: DateTime<Utc>) -> Envelope {
+        let asset = Asset {
+            key: "purl:pkg:generic/app@1".to_owned(),
+            kind: AssetKind::Application,
+            name: "app".to_owned(),
+            version: Some("1".to_owned()),
+            owner: None,
+            tags: Vec::new(),
+            criticality: 3,
+            components: vec![Component::named(component)],
+            addresses: Vec::new(),
+            source: Format::CycloneDx,
+        };
+        let mut e = Envelope::new(
+            "asset.changed",
+            "n1",
+            &AssetEvent {
+                asset: std::borrow::Cow::Owned(asset),
+                fingerprint: std::borrow::Cow::Borrowed("f"),
+            },
+        )
+        .unwrap();
+        e.occurred_at = at;
+        e
+    }
+
+    async fn components(db: &Db) -> Vec<String> {
+        risk_component::Entity::find()
+            .all(db.conn())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_older_asset_event_arriving_after_a_newer_one_changes_nothing() {
+        let db = db().await;
+        let state = RiskState::default();
+        let t0 = Utc::now() - chrono::Duration::seconds(10);
+        let (older, newer) = (event("old-lib", t0), event("new-lib", Utc::now()));
+        let out = apply_asset_events(&db, "n1", &state, std::slice::from_ref(&newer))
+            .await
+            .unwrap();
+        assert_eq!(out, vec![EventOutcome::Applied]);
+        // The older one, redelivered late: acknowledged, not applied.
+        let out = apply_asset_events(&db, "n1", &state, std::slice::from_ref(&older))
+            .await
+            .unwrap();
+        assert_eq!(out, vec![EventOutcome::Applied]);
+        assert_eq!(components(&db).await, vec!["new-lib"]);
+        // In order, both apply.
+        let later = event("newest-lib", Utc::now() + chrono::Duration::seconds(1));
+        apply_asset_events(&db, "n1", &state, std::slice::from_ref(&later))
+            .await
+            .unwrap();
+        assert_eq!(components(&db).await, vec!["newest-lib"]);
+    }
 }
