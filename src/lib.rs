@@ -8,6 +8,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod discovery;
 pub mod http;
 pub mod intel;
 pub mod node;

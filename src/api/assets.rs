@@ -58,6 +58,7 @@ pub fn import_media_types(format: Format) -> &'static [&'static str] {
         Format::Spdx => &["application/json", "application/spdx+json"],
         Format::Nmap => &["application/xml", "text/xml"],
         Format::Csv => &["text/csv", "application/csv"],
+        Format::GoogleWorkspace => &["application/json"],
     }
 }
 

@@ -45,7 +45,7 @@ pub enum ImportError {
     },
     /// Well-formed input that is not a document of the requested format, e.g. an SPDX file
     /// given as CycloneDX: `not a CycloneDX document: bomFormat missing`.
-    #[error("not a{} {expected} document: {reason}", if matches!(expected, Format::CycloneDx | Format::Csv) { "" } else { "n" })]
+    #[error("not a{} {expected} document: {reason}", if matches!(expected, Format::CycloneDx | Format::Csv | Format::GoogleWorkspace) { "" } else { "n" })]
     WrongFormat {
         /// The format that was requested.
         expected: Format,

@@ -43,6 +43,7 @@ pub mod cyclonedx;
 pub mod diff;
 pub mod entities;
 pub mod error;
+pub mod google_workspace;
 pub mod migrations;
 pub mod model;
 pub mod nmap;
@@ -85,6 +86,7 @@ pub fn parse(
         Format::Spdx => spdx::parse(text, rules),
         Format::Nmap => nmap::parse(text, rules),
         Format::Csv => csv_inventory::parse(text, rules),
+        Format::GoogleWorkspace => google_workspace::parse(text, rules),
     }
 }
 

@@ -165,7 +165,7 @@ pub struct Asset {
 }
 
 /// An inventory input format. Serialised and parsed (case-insensitive) as `cyclonedx`, `spdx`,
-/// `nmap`, `csv`.
+/// `nmap`, `csv`, `google_workspace`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
@@ -177,6 +177,11 @@ pub enum Format {
     Nmap,
     /// CSV inventory with a header row, see the asset crate's `csv_inventory` module.
     Csv,
+    /// Google Workspace Admin SDK Directory resources (mobile devices, ChromeOS devices,
+    /// users), from the API or an exported JSON file, see the asset crate's
+    /// `google_workspace` module.
+    #[serde(rename = "google_workspace")]
+    GoogleWorkspace,
 }
 
 impl std::fmt::Display for Format {
@@ -186,6 +191,7 @@ impl std::fmt::Display for Format {
             Self::Spdx => "SPDX",
             Self::Nmap => "nmap XML",
             Self::Csv => "CSV",
+            Self::GoogleWorkspace => "Google Workspace Directory JSON",
         })
     }
 }
@@ -193,13 +199,15 @@ impl std::fmt::Display for Format {
 impl FromStr for Format {
     type Err = UnknownFormat;
 
-    /// `cyclonedx`, `spdx`, `nmap` or `csv`, case-insensitive, surrounding blanks ignored.
+    /// `cyclonedx`, `spdx`, `nmap`, `csv` or `google_workspace` (also `gws`),
+    /// case-insensitive, surrounding blanks ignored.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "cyclonedx" => Ok(Self::CycloneDx),
             "spdx" => Ok(Self::Spdx),
             "nmap" => Ok(Self::Nmap),
             "csv" => Ok(Self::Csv),
+            "google_workspace" | "gws" => Ok(Self::GoogleWorkspace),
             _ => Err(UnknownFormat(s.to_owned())),
         }
     }

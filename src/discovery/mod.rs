@@ -1,0 +1,4 @@
+//! Asset discovery from the clouds and services an organisation runs: Google Workspace
+//! ([`google`]).
+
+pub mod google;
