@@ -34,7 +34,6 @@ use super::common::Accepted;
 use rampart_platform::Db;
 use rampart_risk::FeedError;
 use rampart_risk::actor::{IngestFeed, remote_current_risk};
-use rampart_risk::feeds::{epss, kev, nvd, osv};
 use rampart_risk::read_model::RiskReadModel;
 use rampart_risk::store::{FeedInput, FindingFilter, IngestOutcome, parse_level};
 use rampart_supervisors::resilience::{CallError, Served};
@@ -378,20 +377,11 @@ async fn threat_intel(
         return vulnrichment(&state, &req, addr, permit, body).await;
     }
     let k = kind.clone();
-    let feed = web::block(move || -> Result<FeedInput, FeedError> {
-        Ok(match (k.as_str(), media.as_str()) {
-            ("kev", _) => FeedInput::Kev(kev::parse_kev(&body)?),
-            ("nvd", _) => FeedInput::Vulnerabilities(nvd::parse_nvd(&body)?),
-            ("epss", _) => FeedInput::Epss(epss::parse_epss(&body)?),
-            (_, "application/json") => {
-                FeedInput::Vulnerabilities(osv::osv_feed(osv::parse_osv(&body)?))
-            }
-            _ => FeedInput::Vulnerabilities(osv::parse_osv_zip(&body, &osv::ZipLimits::default())?),
-        })
-    })
-    .await
-    .map_err(|e| internal(e, &req))?
-    .map_err(|e| problem(feed_error_status(&e), e.to_string(), &req))?;
+    let zip = media != "application/json";
+    let feed = web::block(move || FeedInput::parse(&k, &body, zip))
+        .await
+        .map_err(|e| internal(e, &req))?
+        .map_err(|e| problem(feed_error_status(&e), e.to_string(), &req))?;
     let id = jobs::create(&state.db, "threat-intel", &kind, &state.node_id)
         .await
         .map_err(|e| internal(e, &req))?;

@@ -37,7 +37,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rampart_platform::Db;
 use rampart_risk::actor::{IngestFeed, IngestVulnrichment, RiskAnalysis};
-use rampart_risk::feeds::{epss, kev, nvd, osv, vulnrichment};
+use rampart_risk::feeds::vulnrichment;
 use rampart_risk::store::FeedInput;
 use rampart_supervisors::resilience::{
     BulkheadConfig, CallError, CircuitBreakerConfig, PolicyConfig, ResilienceMetrics,
@@ -845,17 +845,8 @@ impl PullJob {
                 "records": n, "changed_records": changed, "assets_rescored": assets
             }));
         }
-        let feed = match kind.as_str() {
-            "kev" => FeedInput::Kev(kev::parse_kev(bytes).map_err(parse_err)?),
-            "nvd" => FeedInput::Vulnerabilities(nvd::parse_nvd(bytes).map_err(parse_err)?),
-            "epss" => FeedInput::Epss(epss::parse_epss(bytes).map_err(parse_err)?),
-            _ if bytes.starts_with(b"PK") || url.ends_with(".zip") => FeedInput::Vulnerabilities(
-                osv::parse_osv_zip(bytes, &osv::ZipLimits::default()).map_err(parse_err)?,
-            ),
-            _ => {
-                FeedInput::Vulnerabilities(osv::osv_feed(osv::parse_osv(bytes).map_err(parse_err)?))
-            }
-        };
+        let zip = bytes.starts_with(b"PK") || url.ends_with(".zip");
+        let feed = FeedInput::parse(&kind, bytes, zip).map_err(parse_err)?;
         let out = self
             .risk
             .ask(IngestFeed(feed))

@@ -369,11 +369,7 @@ async fn import_inner(
     let mut names: HashSet<String> = HashSet::new();
     let mut new_ids = Vec::with_capacity(doc.statements.len());
     for s in &doc.statements {
-        names.extend(
-            std::iter::once(&s.vulnerability)
-                .chain(&s.aliases)
-                .map(|v| v.to_ascii_lowercase()),
-        );
+        names.extend(s.names());
         let r = risk_statement::Entity::insert(risk_statement::ActiveModel {
             document: Set(Some(out.document)),
             origin: Set("vex".to_owned()),
@@ -590,10 +586,7 @@ async fn decide_inner(
     })
     .exec(&tx)
     .await?;
-    let names: HashSet<String> = std::iter::once(&statement.vulnerability)
-        .chain(&statement.aliases)
-        .map(|v| v.to_ascii_lowercase())
-        .collect();
+    let names: HashSet<String> = statement.names().into_iter().collect();
     state.push_statement(HeldStatement {
         id: r.last_insert_id,
         origin: "triage".to_owned(),

@@ -979,6 +979,32 @@ pub enum FeedInput {
     Epss(crate::feeds::epss::EpssFeed),
 }
 
+impl FeedInput {
+    /// Parses `bytes` as a feed of `kind` (`kev`, `nvd`, `epss`, `osv`; OSV as an `all.zip`
+    /// archive when `zip`, else JSON), the one dispatch of uploads and scheduled pulls.
+    ///
+    /// # Errors
+    /// The parser's [`crate::FeedError`]; [`crate::FeedError::WrongKind`] for another kind.
+    pub fn parse(kind: &str, bytes: &[u8], zip: bool) -> Result<Self, crate::FeedError> {
+        use crate::feeds::{epss, kev, nvd, osv};
+        Ok(match kind {
+            "kev" => Self::Kev(kev::parse_kev(bytes)?),
+            "nvd" => Self::Vulnerabilities(nvd::parse_nvd(bytes)?),
+            "epss" => Self::Epss(epss::parse_epss(bytes)?),
+            "osv" if zip => {
+                Self::Vulnerabilities(osv::parse_osv_zip(bytes, &osv::ZipLimits::default())?)
+            }
+            "osv" => Self::Vulnerabilities(osv::osv_feed(osv::parse_osv(bytes)?)),
+            other => {
+                return Err(crate::FeedError::WrongKind {
+                    expected: "feed of kind kev, nvd, epss or osv",
+                    detail: format!("{other:?} was asked for"),
+                });
+            }
+        })
+    }
+}
+
 /// What a feed ingestion did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct IngestOutcome {

@@ -150,13 +150,7 @@ impl Statements {
     /// Adds a statement (already stored).
     pub fn push(&mut self, s: HeldStatement) {
         let i = self.list.len();
-        let mut ids: Vec<String> = std::iter::once(&s.statement.vulnerability)
-            .chain(&s.statement.aliases)
-            .map(|v| v.to_ascii_lowercase())
-            .collect();
-        ids.sort();
-        ids.dedup();
-        for id in ids {
+        for id in s.statement.names() {
             self.by_id.entry(id).or_default().push(i);
         }
         self.list.push(s);
@@ -194,18 +188,6 @@ impl Statements {
             .filter_map(|i| self.list.get(i))
             .filter(|s| s.decides(ids, asset_key, asset, component))
             .max_by_key(|s| s.rank())
-    }
-
-    /// The lower-cased vulnerability ids any statement names (to find the findings an import
-    /// may change).
-    pub fn names(&self, s: &Statement) -> Vec<String> {
-        let mut ids: Vec<String> = std::iter::once(&s.vulnerability)
-            .chain(&s.aliases)
-            .map(|v| v.to_ascii_lowercase())
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
     }
 }
 

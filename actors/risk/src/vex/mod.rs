@@ -265,6 +265,20 @@ pub struct Statement {
     pub timestamp: DateTime<Utc>,
 }
 
+impl Statement {
+    /// The vulnerability's id and aliases, lower-cased, sorted, without repeats: the names a
+    /// statement is matched and indexed by.
+    pub fn names(&self) -> Vec<String> {
+        let mut ids: Vec<String> = std::iter::once(&self.vulnerability)
+            .chain(&self.aliases)
+            .map(|v| v.to_ascii_lowercase())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+}
+
 /// The VEX formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
