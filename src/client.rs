@@ -22,6 +22,10 @@ pub enum ImportFormat {
     Nmap,
     /// CSV.
     Csv,
+    /// Google Workspace Directory JSON (exported list answers).
+    GoogleWorkspace,
+    /// AWS Config configuration items (a snapshot, history file, notification or API answer).
+    AwsConfig,
 }
 
 impl ImportFormat {
@@ -32,13 +36,17 @@ impl ImportFormat {
             Self::Spdx => "spdx",
             Self::Nmap => "nmap",
             Self::Csv => "csv",
+            Self::GoogleWorkspace => "google_workspace",
+            Self::AwsConfig => "aws_config",
         }
     }
 
     /// Content type sent.
     pub fn content_type(self) -> &'static str {
         match self {
-            Self::Cyclonedx | Self::Spdx => "application/json",
+            Self::Cyclonedx | Self::Spdx | Self::GoogleWorkspace | Self::AwsConfig => {
+                "application/json"
+            }
             Self::Nmap => "application/xml",
             Self::Csv => "text/csv",
         }

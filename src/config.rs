@@ -40,6 +40,9 @@ pub struct Config {
     pub risk: RiskConfig,
     /// `[intel]`: threat-intelligence sources pulled on schedule ([`crate::intel`]).
     pub intel: crate::intel::IntelConfig,
+    /// `[discovery]`: AWS Config and Google Workspace sources read on schedule
+    /// ([`crate::discovery`]).
+    pub discovery: crate::discovery::DiscoveryConfig,
     /// IncidentResponse: when a risk finding opens an incident.
     pub incidents: rampart_incident::store::OpenRule,
     /// ControlMapping: Rampart's weakness -> control rules.
@@ -560,6 +563,7 @@ const SECTIONS: &[&str] = &[
     "bus",
     "risk",
     "intel",
+    "discovery",
     "incidents",
     "controls",
 ];

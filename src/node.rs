@@ -181,6 +181,56 @@ impl Node {
             }
             _ => None,
         };
+        let discovery_sources = cfg.discovery.validate().context("[discovery]")?;
+        let discovery = match (&services.asset, discovery_sources.is_empty()) {
+            (Some(asset), false) => {
+                let metrics = crate::discovery::DiscoveryMetrics::new(&registry)
+                    .context("registering discovery metrics")?;
+                let http = crate::intel::http_client().context("the discovery HTTP client")?;
+                let child = ChildSpec::new("discovery-sync", {
+                    let (db, node, asset, rules, check_ms, sources, resilience) = (
+                        db.clone(),
+                        cfg.node.id.clone(),
+                        asset.clone(),
+                        cfg.assets.clone(),
+                        cfg.discovery.check_ms,
+                        discovery_sources.clone(),
+                        resilience.clone(),
+                    );
+                    move || {
+                        crate::discovery::DiscoverySync::new(crate::discovery::DiscoveryDeps {
+                            db: db.clone(),
+                            node: node.clone(),
+                            asset: asset.clone(),
+                            rules: rules.clone(),
+                            check_ms,
+                            sources: sources.clone(),
+                            resilience: Some(resilience.clone()),
+                            metrics: metrics.clone(),
+                            http: http.clone(),
+                        })
+                    }
+                })
+                .mailbox(MailboxConfig::bounded(64))
+                .probes(probes)
+                .build();
+                let addr = child.addr();
+                root = root.child(
+                    rampart_supervisors::SupervisorSpec::new("discovery")
+                        .child(child)
+                        .intensity(cfg.supervision.max_restarts, cfg.supervision.within())
+                        .backoff(cfg.supervision.backoff()),
+                );
+                Some(addr)
+            }
+            (None, false) => {
+                tracing::warn!(
+                    "[discovery] sources are configured but this node does not run the asset service: nothing is discovered here"
+                );
+                None
+            }
+            _ => None,
+        };
         let risk_policy = ResiliencePolicy::builder("risk-query", cfg.api.risk_query.clone())
             .metrics(&resilience)
             .retry_when(|_| true)
@@ -201,6 +251,7 @@ impl Node {
             risk_policy,
             risk_reads: crate::api::risks::RiskReads::new(&db),
             intel,
+            discovery,
             fault_injection: cfg.demo.fault_injection,
         });
         let mut echo = None;

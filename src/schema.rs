@@ -16,6 +16,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         rampart_audit::migrations::migrations(),
         crate::auth::migrations::migrations(),
         crate::intel::migrations::migrations(),
+        crate::discovery::migrations::migrations(),
     ])
 }
 

@@ -844,6 +844,11 @@ const POLICY: &[(&str, &str)] = &[
         "analyst admin",
     ),
     (
+        "GET /api/v1/discovery/sources",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    ("POST /api/v1/discovery/sources/{name}/run", "analyst admin"),
+    (
         "GET /api/v1/assets/{id}/versions",
         "viewer analyst responder auditor admin node risk_owner",
     ),

@@ -4,7 +4,10 @@
 //! paging and an injected quota error. All on loopback. Needs the `openssl` CLI (a throwaway
 //! RSA key is made per run).
 
+mod common;
+
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine as _;
@@ -246,5 +249,231 @@ async fn the_directory_is_read_page_by_page_with_a_delegated_token_and_quota_err
     assert!(
         matches!(err.into_inner(), Some(DirectoryError::Status { status: 403, reason: Some(r) }) if r == "userRateLimitExceeded")
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn chromeos() -> HttpResponse {
+    // A customer without ChromeOS devices: the list answer has no item key at all.
+    HttpResponse::Ok().json(json!({"kind": "admin#directory#chromeosdevices"}))
+}
+
+async fn users(req: HttpRequest) -> HttpResponse {
+    assert!(
+        req.query_string().contains("customer=my_customer"),
+        "{}",
+        req.query_string()
+    );
+    let user: Value = serde_json::from_slice(
+        &std::fs::read(common::data(
+            "cloud/gws-directory-user-insert-response.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    HttpResponse::Ok().json(json!({"kind": "admin#directory#users", "users": [user]}))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_discovers_the_directory_on_schedule_and_retires_a_device_after_its_absences() {
+    let dir = std::env::temp_dir().join(format!("rampart-gws-node-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem_path = dir.join("key.pem");
+    let pem = openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+    ]);
+    std::fs::write(&pem_path, &pem).unwrap();
+    let public = openssl(&[
+        "rsa",
+        "-in",
+        pem_path.to_str().unwrap(),
+        "-RSAPublicKey_out",
+        "-outform",
+        "DER",
+    ]);
+    let mut pages: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(common::data(
+            "cloud/gws-directory-mobiledevices-list-pages.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    // The recording's device ids are anonymised to one value: number them (page, index) so
+    // that each device is an asset of its own, as in a real Directory.
+    for (p, page) in pages.iter_mut().enumerate() {
+        for (i, d) in page["mobiledevices"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .enumerate()
+        {
+            let id = format!("{}-{p}-{i}", d["resourceId"].as_str().unwrap());
+            d["resourceId"] = json!(id);
+        }
+    }
+    let shared: Shared = Arc::new(Mutex::new(Google {
+        public_key: public,
+        pages: pages.clone(),
+        quota_errors: 1,
+        ..Google::default()
+    }));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let data = web::Data::new(shared.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/token", web::post().to(token))
+            .route(
+                "/admin/directory/v1/customer/my_customer/devices/mobile",
+                web::get().to(mobile),
+            )
+            .route(
+                "/admin/directory/v1/customer/my_customer/devices/chromeos",
+                web::get().to(chromeos),
+            )
+            .route("/admin/directory/v1/users", web::get().to(users))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    let key_path = dir.join("service-account.json");
+    std::fs::write(
+        &key_path,
+        json!({
+            "type": "service_account",
+            "client_email": "rampart@project.iam.gserviceaccount.com",
+            "private_key": String::from_utf8(pem).unwrap(),
+            "token_uri": format!("{base}/token"),
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let sources = json!([{
+        "name": "workspace",
+        "service_account_file": key_path,
+        "subject": "admin@example.com",
+        "api_base": base,
+        "interval_s": 3600,
+        "retire_after": 1,
+        "policy": {"retry": {"max_attempts": 3, "initial_interval_ms": 50}}
+    }]);
+    let sources = common::env_value(&sources);
+    let node = common::start_node(&[
+        ("RAMPART_DISCOVERY__GOOGLE", sources.as_str()),
+        ("RAMPART_DISCOVERY__CHECK_MS", "200"),
+    ])
+    .await;
+
+    // The scheduled run reads every page (the quota error on page 2 retried) and stores the
+    // devices as an import would.
+    let all: Vec<Value> = pages
+        .iter()
+        .flat_map(|p| p["mobiledevices"].as_array().unwrap().clone())
+        .collect();
+    let expected = rampart_asset::google_workspace::to_inventory(
+        &all,
+        &[],
+        &[],
+        &rampart_asset::CriticalityRules::default(),
+    );
+    let mut status = Value::Null;
+    assert!(
+        common::wait_for(Duration::from_secs(30), async || {
+            status = common::get_json(&node.api("/discovery/sources")).await.1[0].clone();
+            status["last_success"].is_string()
+        })
+        .await,
+        "no successful scheduled run: {status}"
+    );
+    assert_eq!(status["kind"], "google_workspace");
+    let job = common::wait_job(
+        &node,
+        status["last_job"].as_str().unwrap(),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(job["result"]["pages"]["mobiledevices"], 3, "{job}");
+    assert_eq!(job["result"]["users"], 1, "{job}");
+    assert_eq!(job["result"]["discovered"], expected.assets.len(), "{job}");
+    let retries = shared
+        .lock()
+        .unwrap()
+        .seen
+        .iter()
+        .filter(|q| q.ends_with("pageToken=p1"))
+        .count();
+    assert_eq!(retries, 2, "page 2 asked again after the quota error");
+    let (_, listed) = common::get_json(&node.api("/assets?per_page=100")).await;
+    let keys: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["key"].as_str())
+        .collect();
+    for a in &expected.assets {
+        assert!(keys.contains(&a.key.as_str()), "{} in {keys:?}", a.key);
+    }
+
+    // The last page's devices leave the Directory: with retire_after = 1 the next run retires
+    // exactly them (keys still listed elsewhere stay).
+    let last = shared.lock().unwrap().pages.pop().unwrap();
+    let remaining: Vec<Value> = shared
+        .lock()
+        .unwrap()
+        .pages
+        .iter()
+        .flat_map(|p| p["mobiledevices"].as_array().unwrap().clone())
+        .collect();
+    let still = rampart_asset::google_workspace::to_inventory(
+        &remaining,
+        &[],
+        &[],
+        &rampart_asset::CriticalityRules::default(),
+    );
+    let mut gone: Vec<String> = expected
+        .assets
+        .iter()
+        .map(|a| a.key.clone())
+        .filter(|k| still.asset(k).is_none())
+        .collect();
+    gone.sort();
+    assert!(
+        !gone.is_empty(),
+        "the last page {last} had devices of its own"
+    );
+    let r = common::client()
+        .post(node.api("/discovery/sources/workspace/run"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let id = r.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = common::wait_job(&node, &id, Duration::from_secs(30)).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let mut retired: Vec<String> = job["result"]["retired"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect();
+    retired.sort();
+    assert_eq!(retired, gone, "{job}");
+    assert_eq!(job["result"]["unchanged"], still.assets.len(), "{job}");
+    // An unknown source is a 404 problem.
+    let r = common::client()
+        .post(node.api("/discovery/sources/nope/run"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
     let _ = std::fs::remove_dir_all(&dir);
 }

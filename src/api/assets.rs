@@ -28,7 +28,7 @@ use rampart_platform::jobs::{self, run as run_job};
 /// Query of the import endpoint.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ImportQuery {
-    /// `cyclonedx`, `spdx`, `nmap` or `csv`.
+    /// `cyclonedx`, `spdx`, `nmap`, `csv`, `google_workspace` or `aws_config`.
     pub format: String,
 }
 
@@ -59,6 +59,7 @@ pub fn import_media_types(format: Format) -> &'static [&'static str] {
         Format::Nmap => &["application/xml", "text/xml"],
         Format::Csv => &["text/csv", "application/csv"],
         Format::GoogleWorkspace => &["application/json"],
+        Format::AwsConfig => &["application/json"],
     }
 }
 
@@ -80,7 +81,7 @@ pub fn import_error_status(e: &ImportError) -> StatusCode {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/assets/import", params(ImportQuery), request_body(content = String, description = "The inventory file: CycloneDX JSON 1.2-1.7, SPDX JSON 2.2/2.3, nmap XML or CSV", content_type = "application/json"), responses((status = 202, body = Accepted), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/assets/import", params(ImportQuery), request_body(content = String, description = "The inventory file: CycloneDX JSON 1.2-1.7, SPDX JSON 2.2/2.3, nmap XML, CSV, Google Workspace Directory JSON or AWS Config configuration items JSON", content_type = "application/json"), responses((status = 202, body = Accepted), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
 async fn import(
     state: web::Data<ServiceState>,
     req: HttpRequest,

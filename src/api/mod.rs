@@ -20,6 +20,7 @@ pub mod assets;
 pub mod audit;
 pub mod common;
 pub mod controls;
+pub mod discovery;
 pub mod incidents;
 pub mod intel;
 pub mod operations;
@@ -73,6 +74,8 @@ pub struct ServiceState {
     pub risk_reads: risks::RiskReads,
     /// The threat-intelligence sync, when this node runs RiskAnalysis and has sources.
     pub intel: Option<Addr<crate::intel::IntelSync>>,
+    /// The discovery scheduler, when this node runs AssetManagement and has sources.
+    pub discovery: Option<Addr<crate::discovery::DiscoverySync>>,
     /// Whether the `X-Rampart-Fault` request header is honoured (config `demo.fault_injection`).
     pub fault_injection: bool,
 }
@@ -83,6 +86,7 @@ pub fn routes(r: &mut crate::auth::Routes<'_>) {
     risks::routes(r);
     triage::routes(r);
     intel::routes(r);
+    discovery::routes(r);
     incidents::routes(r);
     controls::routes(r);
     audit::routes(r);
@@ -96,6 +100,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(risks::RiskApiDoc::openapi());
     doc.merge(triage::TriageApiDoc::openapi());
     doc.merge(intel::IntelApiDoc::openapi());
+    doc.merge(discovery::DiscoveryApiDoc::openapi());
     doc.merge(incidents::IncidentApiDoc::openapi());
     doc.merge(controls::ControlApiDoc::openapi());
     doc.merge(audit::AuditApiDoc::openapi());

@@ -258,3 +258,22 @@ pub fn cli(role: &str) -> Command {
         .env("RAMPART_CLIENT_SECRET", test_secret(role));
     c
 }
+
+/// `v` written the way a `RAMPART_*` variable carries a structured value (figment's inline
+/// syntax: `[{name = "x", n = 1}]`); object keys must be bare words.
+pub fn env_value(v: &Value) -> String {
+    match v {
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{k} = {}", env_value(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(env_value).collect::<Vec<_>>().join(", ")
+        ),
+        other => other.to_string(),
+    }
+}

@@ -94,7 +94,9 @@ pub enum ImportError {
     #[error("invalid criticality rules: {0}")]
     InvalidRules(String),
     /// An unknown format name given to [`Format::from_str`](std::str::FromStr).
-    #[error("unknown inventory format {0:?} (expected cyclonedx, spdx, nmap or csv)")]
+    #[error(
+        "unknown inventory format {0:?} (expected cyclonedx, spdx, nmap, csv, google_workspace or aws_config)"
+    )]
     UnknownFormat(String),
     /// A broken internal invariant (a bug); never expected.
     #[error("internal error: {0}")]

@@ -3,7 +3,7 @@
 //! | | |
 //! |---|---|
 //! | **owns** (its own tables) | `asset_assets`, `asset_components` ([`entities`], [`migrations`]) |
-//! | **consumes** | import commands: CycloneDX / SPDX SBOMs, nmap XML scans, CSV inventories ([`actor::StoreInventory`], sent by the API's import jobs) |
+//! | **consumes** | import commands: CycloneDX / SPDX SBOMs, nmap XML scans, CSV inventories, Google Workspace and AWS Config exports ([`actor::StoreInventory`], sent by the API's import jobs) |
 //! | **publishes** | `asset.discovered`, `asset.changed` ([`rampart_contracts::asset::AssetEvent`]), `asset.retired` ([`rampart_contracts::asset::AssetRetired`]), through the outbox |
 //! | **answers** | get / list assets ([`store::list_assets`], [`store::get_asset`]) |
 //!
@@ -12,10 +12,11 @@
 //!
 //! ## Inventory import
 //!
-//! [`parse`] turns the bytes of a CycloneDX or SPDX SBOM, an nmap XML scan or a CSV inventory
-//! into an [`Inventory`] of normalised [`Asset`]s, each with its [`Component`]s. It is a pure
-//! library: it reads the bytes it is given and nothing else (no files, network or clock), so
-//! importing the same bytes twice yields equal inventories with the same asset keys.
+//! [`parse`] turns the bytes of a CycloneDX or SPDX SBOM, an nmap XML scan, a CSV inventory, a
+//! Google Workspace Directory export or AWS Config configuration items into an [`Inventory`]
+//! of normalised [`Asset`]s, each with its [`Component`]s. It is a pure library: it reads the
+//! bytes it is given and nothing else (no files, network or clock), so importing the same
+//! bytes twice yields equal inventories with the same asset keys.
 //!
 //! | format | asset(s) | components | details |
 //! |---|---|---|---|
@@ -23,9 +24,12 @@
 //! | [`Format::Spdx`] (JSON, SPDX 2.2 and 2.3) | the described package | the other packages | [`spdx`] |
 //! | [`Format::Nmap`] (XML, nmap DTD) | each host whose status is `up` | each open port's service | [`nmap`] |
 //! | [`Format::Csv`] | one per key | one per row naming a component | [`csv_inventory`] |
+//! | [`Format::GoogleWorkspace`] (Admin SDK Directory JSON) | each mobile or ChromeOS device | its operating system | [`google_workspace`] |
+//! | [`Format::AwsConfig`] (AWS Config configuration items: item, array, snapshot/history file, SNS notification, API answer) | each recorded resource; an EC2 instance and its SSM managed-instance inventory are one host | RDS engine, Lambda runtime, SSM inventory applications and OS | [`aws_config`] |
 //!
 //! Criticality (1 = lowest .. 5 = highest) comes from the input when it has one (CycloneDX
-//! property `rampart:criticality`, CSV column `criticality`), else from [`CriticalityRules`].
+//! property `rampart:criticality`, CSV column `criticality`, AWS tag `criticality`), else from
+//! [`CriticalityRules`].
 //!
 //! # Bounds
 //! Inputs larger than [`MAX_INPUT_BYTES`], more than [`MAX_ASSETS`] assets, more than
@@ -38,6 +42,7 @@
 //! No input panics: there is no `unwrap`/`expect` outside tests.
 
 pub mod actor;
+pub mod aws_config;
 pub mod csv_inventory;
 pub mod cyclonedx;
 pub mod diff;
@@ -51,6 +56,7 @@ pub mod rules;
 pub mod spdx;
 pub mod store;
 
+pub use actor::AssetManagement;
 pub use error::ImportError;
 pub use model::Inventory;
 pub use rampart_contracts::asset::{
@@ -87,6 +93,7 @@ pub fn parse(
         Format::Nmap => nmap::parse(text, rules),
         Format::Csv => csv_inventory::parse(text, rules),
         Format::GoogleWorkspace => google_workspace::parse(text, rules),
+        Format::AwsConfig => aws_config::parse(text, rules),
     }
 }
 

@@ -37,9 +37,19 @@ impl CriticalityRule {
     }
 }
 
-/// An ordered list of rules; the first match wins, else `default`.
+/// An ordered list of rules; the first match wins, else `default`. Also says which key/value
+/// tags of a cloud inventory name an owner or carry a classification (used by the
+/// `aws_config` importer, whose resources carry `key=value` tags rather than bare labels).
 ///
-/// Deserialises from `{"rules": [...], "default": 3}` (both optional; the default default is 3).
+/// Deserialises from `{"rules": [...], "default": 3, "owner_tags": [...], "value_tags": [...]}`
+/// (every key optional), e.g. the node's `[assets]` configuration section:
+///
+/// ```toml
+/// [assets]
+/// default = 3
+/// owner_tags = ["owner", "team", "contact"]
+/// value_tags = ["environment", "env", "stage", "tier", "workload-type", "classification", "data-classification"]
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CriticalityRules {
     /// Rules, tried in order.
@@ -48,10 +58,40 @@ pub struct CriticalityRules {
     /// Criticality when no rule matches, 1..=5.
     #[serde(default = "default_criticality")]
     pub default: u8,
+    /// Tag keys (compared case-insensitively) whose value names the asset's owner, in order of
+    /// preference: the first key of this list that a resource has gives
+    /// [`Asset::owner`](rampart_contracts::asset::Asset::owner). Default `["owner", "team",
+    /// "contact"]`.
+    #[serde(default = "default_owner_tags")]
+    pub owner_tags: Vec<String>,
+    /// Tag keys (compared case-insensitively) whose lower-cased value also becomes a bare asset
+    /// tag, so the rules above can match it: `workload-type=production` adds `production`,
+    /// which the default rules rate 4. Default `["environment", "env", "stage", "tier",
+    /// "workload-type", "classification", "data-classification"]`.
+    #[serde(default = "default_value_tags")]
+    pub value_tags: Vec<String>,
 }
 
 fn default_criticality() -> u8 {
     3
+}
+
+fn default_owner_tags() -> Vec<String> {
+    ["owner", "team", "contact"].map(str::to_owned).to_vec()
+}
+
+fn default_value_tags() -> Vec<String> {
+    [
+        "environment",
+        "env",
+        "stage",
+        "tier",
+        "workload-type",
+        "classification",
+        "data-classification",
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 impl Default for CriticalityRules {
@@ -65,7 +105,8 @@ impl Default for CriticalityRules {
     /// | `dev`, `development`, `test`, `sandbox` | 2 |
     ///
     /// Everything else gets 3 (medium), the midpoint, so that an unclassified asset is neither
-    /// ignored nor over-prioritised.
+    /// ignored nor over-prioritised. `owner_tags` and `value_tags` take their documented
+    /// defaults.
     fn default() -> Self {
         let tag = |t: &str, c: u8| CriticalityRule {
             kind: None,
@@ -88,6 +129,8 @@ impl Default for CriticalityRules {
                 tag("sandbox", 2),
             ],
             default: 3,
+            owner_tags: default_owner_tags(),
+            value_tags: default_value_tags(),
         }
     }
 }

@@ -447,6 +447,7 @@ fn csv_criticality_from_custom_rules() {
             criticality: 9,
         }],
         default: 3,
+        ..CriticalityRules::default()
     };
     assert!(matches!(
         parse(Format::Csv, CSV.as_bytes(), &bad),

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 /// A string that names no inventory [`Format`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown inventory format {0:?} (expected cyclonedx, spdx, nmap or csv)")]
+#[error(
+    "unknown inventory format {0:?} (expected cyclonedx, spdx, nmap, csv, google_workspace or aws_config)"
+)]
 pub struct UnknownFormat(pub String);
 
 /// Body of `asset.discovered` and `asset.changed`: the whole normalised asset, so consumers
@@ -46,7 +48,8 @@ pub enum AssetKind {
     Application,
     /// A network service reached through endpoints (CycloneDX `services`, SaaSBOM).
     Service,
-    /// A cloud resource (bucket, managed database, account); only the CSV format yields it.
+    /// A cloud resource (bucket, managed database, network, identity, account); the CSV and
+    /// AWS Config formats yield it.
     CloudResource,
 }
 
@@ -165,7 +168,7 @@ pub struct Asset {
 }
 
 /// An inventory input format. Serialised and parsed (case-insensitive) as `cyclonedx`, `spdx`,
-/// `nmap`, `csv`, `google_workspace`.
+/// `nmap`, `csv`, `google_workspace`, `aws_config`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
@@ -182,6 +185,13 @@ pub enum Format {
     /// `google_workspace` module.
     #[serde(rename = "google_workspace")]
     GoogleWorkspace,
+    /// AWS Config configuration items (the `ConfigurationItem` of the AWS Config API, CI
+    /// versions 1.2 and 1.3): one item, an array of items, a configuration snapshot or history
+    /// file as delivered to S3, an SNS `ConfigurationItemChangeNotification`, or a
+    /// `GetResourceConfigHistory` / `BatchGetResourceConfig` answer, see the asset crate's
+    /// `aws_config` module.
+    #[serde(rename = "aws_config")]
+    AwsConfig,
 }
 
 impl std::fmt::Display for Format {
@@ -192,6 +202,7 @@ impl std::fmt::Display for Format {
             Self::Nmap => "nmap XML",
             Self::Csv => "CSV",
             Self::GoogleWorkspace => "Google Workspace Directory JSON",
+            Self::AwsConfig => "AWS Config configuration items",
         })
     }
 }
@@ -199,8 +210,8 @@ impl std::fmt::Display for Format {
 impl FromStr for Format {
     type Err = UnknownFormat;
 
-    /// `cyclonedx`, `spdx`, `nmap`, `csv` or `google_workspace` (also `gws`),
-    /// case-insensitive, surrounding blanks ignored.
+    /// `cyclonedx`, `spdx`, `nmap`, `csv`, `google_workspace` (also `gws`) or `aws_config`
+    /// (also `aws-config`, `aws`), case-insensitive, surrounding blanks ignored.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "cyclonedx" => Ok(Self::CycloneDx),
@@ -208,6 +219,7 @@ impl FromStr for Format {
             "nmap" => Ok(Self::Nmap),
             "csv" => Ok(Self::Csv),
             "google_workspace" | "gws" => Ok(Self::GoogleWorkspace),
+            "aws_config" | "aws-config" | "aws" => Ok(Self::AwsConfig),
             _ => Err(UnknownFormat(s.to_owned())),
         }
     }
