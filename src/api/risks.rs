@@ -157,7 +157,8 @@ pub struct RisksQuery {
     pub treatment: Option<String>,
 }
 
-/// Media types accepted for a feed kind (`kev`, `osv`, `nvd`).
+/// Media types accepted for a feed kind (`kev`, `osv`, `nvd`, `epss`); `application/gzip` for a
+/// gzip-compressed one (FIRST's `epss_scores-current.csv.gz`, NVD's `.json.gz`).
 pub fn feed_media_types(kind: &str) -> &'static [&'static str] {
     match kind {
         "osv" => &[
@@ -165,17 +166,18 @@ pub fn feed_media_types(kind: &str) -> &'static [&'static str] {
             "application/zip",
             "application/x-zip-compressed",
         ],
-        "epss" => &["text/csv", "application/csv"],
-        _ => &["application/json"],
+        "epss" => &["text/csv", "application/csv", "application/gzip"],
+        _ => &["application/json", "application/gzip"],
     }
 }
 
 /// HTTP status of a feed parse error: malformed JSON or zip 400, invalid content 422, bounds 413.
 pub fn feed_error_status(e: &FeedError) -> StatusCode {
     match e {
-        FeedError::Json { .. } | FeedError::Zip(_) | FeedError::ZipEntry { .. } => {
-            StatusCode::BAD_REQUEST
-        }
+        FeedError::Json { .. }
+        | FeedError::Zip(_)
+        | FeedError::ZipEntry { .. }
+        | FeedError::Gzip(_) => StatusCode::BAD_REQUEST,
         FeedError::LimitExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }

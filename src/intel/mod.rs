@@ -131,7 +131,7 @@ impl Default for IntelConfig {
 }
 
 /// One `[[intel.sources]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// Unique name (`[a-z0-9-]`, at most 64).
@@ -147,6 +147,10 @@ pub struct SourceConfig {
     /// owner-only permissions expected.
     #[serde(default)]
     pub auth_header_file: Option<PathBuf>,
+    /// This source's own resilience policy instead of `[intel.policy]` (e.g. a slower feed
+    /// host with a longer time limit).
+    #[serde(default)]
+    pub policy: Option<PolicyConfig>,
 }
 
 fn default_interval() -> u64 {
@@ -213,6 +217,9 @@ impl IntelConfig {
             }
             if s.interval_s == 0 {
                 return Err(bad("interval_s is at least 1".into()));
+            }
+            if let Some(p) = &s.policy {
+                p.validate().map_err(|e| bad(format!("policy: {e}")))?;
             }
             let header = match &s.auth_header_file {
                 None => None,
@@ -544,7 +551,10 @@ impl Actor for IntelSync {
         for (config, header) in self.validated.clone() {
             let mut b = ResiliencePolicy::builder(
                 format!("intel-{}", config.name),
-                self.config.policy.clone(),
+                config
+                    .policy
+                    .clone()
+                    .unwrap_or_else(|| self.config.policy.clone()),
             )
             .retry_when(PullError::is_transient);
             if let Some(m) = &self.metrics {

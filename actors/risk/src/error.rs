@@ -51,6 +51,10 @@ pub enum FeedError {
     /// entries can be read).
     #[error("zip archive: {0}")]
     Zip(String),
+    /// A gzip-compressed feed (RFC 1952) is corrupt, truncated or inflates past
+    /// [`crate::store::MAX_GUNZIPPED_BYTES`].
+    #[error("gzip stream: {0}")]
+    Gzip(String),
     /// One entry of a zip archive failed to parse.
     #[error("zip entry {name}: {source}")]
     ZipEntry {

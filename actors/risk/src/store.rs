@@ -979,14 +979,46 @@ pub enum FeedInput {
     Epss(crate::feeds::epss::EpssFeed),
 }
 
+/// Largest size a gzip-compressed feed may inflate to, bytes (1 GiB; FIRST's daily EPSS file
+/// inflates to about 12 MB, NVD's yearly JSON files to a few hundred MB).
+pub const MAX_GUNZIPPED_BYTES: u64 = 1 << 30;
+
+/// `bytes` inflated when they are a gzip stream (RFC 1952 §2.3.1: they begin `1f 8b`), at most
+/// [`MAX_GUNZIPPED_BYTES`]; else `None`.
+///
+/// # Errors
+/// [`crate::FeedError::Gzip`]: a corrupt or truncated stream, or one inflating past the bound.
+pub fn gunzip(bytes: &[u8]) -> Result<Option<Vec<u8>>, crate::FeedError> {
+    use std::io::Read as _;
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(MAX_GUNZIPPED_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| crate::FeedError::Gzip(e.to_string()))?;
+    if out.len() as u64 > MAX_GUNZIPPED_BYTES {
+        return Err(crate::FeedError::Gzip(format!(
+            "inflates past {MAX_GUNZIPPED_BYTES} bytes"
+        )));
+    }
+    Ok(Some(out))
+}
+
 impl FeedInput {
     /// Parses `bytes` as a feed of `kind` (`kev`, `nvd`, `epss`, `osv`; OSV as an `all.zip`
-    /// archive when `zip`, else JSON), the one dispatch of uploads and scheduled pulls.
+    /// archive when `zip`, else JSON), the one dispatch of uploads and scheduled pulls. A
+    /// gzip-compressed feed (FIRST publishes EPSS as `epss_scores-current.csv.gz`, NVD its
+    /// files as `.json.gz`) is inflated first ([`gunzip`]).
     ///
     /// # Errors
-    /// The parser's [`crate::FeedError`]; [`crate::FeedError::WrongKind`] for another kind.
+    /// The parser's [`crate::FeedError`]; [`crate::FeedError::WrongKind`] for another kind;
+    /// [`crate::FeedError::Gzip`].
     pub fn parse(kind: &str, bytes: &[u8], zip: bool) -> Result<Self, crate::FeedError> {
         use crate::feeds::{epss, kev, nvd, osv};
+        let inflated = gunzip(bytes)?;
+        let bytes = inflated.as_deref().unwrap_or(bytes);
         Ok(match kind {
             "kev" => Self::Kev(kev::parse_kev(bytes)?),
             "nvd" => Self::Vulnerabilities(nvd::parse_nvd(bytes)?),

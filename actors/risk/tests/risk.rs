@@ -10,6 +10,7 @@ use rampart_risk::feeds::osv::{ZipLimits, osv_feed, parse_osv, parse_osv_zip};
 use rampart_risk::matching::{Confidence, VulnIndex, range_contains};
 use rampart_risk::purl::package_from_purl;
 use rampart_risk::scoring::{Level, RiskInput, score_risk, score_vulnerability};
+use rampart_risk::store::FeedInput;
 use rampart_risk::version::{
     Ecosystem, compare, compare_debian, compare_maven, compare_pypi, compare_rubygems,
     compare_semver,
@@ -883,4 +884,36 @@ fn cvss_v4_vector_is_preferred_and_scored() {
     let s = score_vulnerability(r, None, None, Level::Low);
     assert!(s.rationale[0].contains(&v4.vector), "{:?}", s.rationale);
     check(&s, expected(&v4.vector, false, None, 2));
+}
+
+/// A gzip-compressed feed (as FIRST publishes EPSS and NVD its yearly files) parses like the
+/// plain one; a truncated stream is a Gzip error, not a partial feed.
+#[test]
+fn gzip_compressed_feeds_are_inflated_and_a_truncated_stream_is_refused() {
+    use std::io::Write as _;
+    let plain = read(data!("nvd/nvd-cve-api-2.0-merged.json"));
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&plain).unwrap();
+    let gz = enc.finish().unwrap();
+    assert!(gz.len() < plain.len());
+    let count = |f: FeedInput| match f {
+        FeedInput::Vulnerabilities(v) => v.records.len(),
+        other => panic!("not records: {other:?}"),
+    };
+    let from_gz = count(FeedInput::parse("nvd", &gz, false).unwrap());
+    let from_plain = count(FeedInput::parse("nvd", &plain, false).unwrap());
+    assert!(from_plain > 0);
+    assert_eq!(from_gz, from_plain);
+    // EPSS's CSV, gzipped as FIRST serves it.
+    let csv = "#model_version:v2025.03.14,score_date:2026-12-01T00:00:00+0000\ncve,epss,percentile\nCVE-2021-44228,0.94358,0.99957\n";
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(csv.as_bytes()).unwrap();
+    let epss = FeedInput::parse("epss", &enc.finish().unwrap(), false).unwrap();
+    assert!(matches!(epss, FeedInput::Epss(_)), "{epss:?}");
+    // Cut short: refused whole.
+    let cut = &gz[..gz.len() / 2];
+    assert!(matches!(
+        FeedInput::parse("nvd", cut, false),
+        Err(FeedError::Gzip(_))
+    ));
 }
