@@ -30,6 +30,9 @@ pub enum Command {
     Intel(crate::client::IntelArgs),
     /// Prints a page of a running node's risk register (JSON).
     Risks(crate::client::RisksArgs),
+    /// Reads a password from standard input (one line) and prints its argon2id PHC hash, for
+    /// a console user's `password_hash` (`[console] users_file`).
+    HashPassword,
 }
 
 /// Flags that override the configuration.

@@ -43,6 +43,8 @@ pub struct Config {
     /// `[discovery]`: AWS Config and Google Workspace sources read on schedule
     /// ([`crate::discovery`]).
     pub discovery: crate::discovery::DiscoveryConfig,
+    /// `[console]`: the web console ([`crate::console`]).
+    pub console: crate::console::ConsoleConfig,
     /// IncidentResponse: when a risk finding opens an incident.
     pub incidents: rampart_incident::store::OpenRule,
     /// ControlMapping: Rampart's weakness -> control rules.
@@ -564,6 +566,7 @@ const SECTIONS: &[&str] = &[
     "risk",
     "intel",
     "discovery",
+    "console",
     "incidents",
     "controls",
 ];

@@ -248,6 +248,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize, table: &mu
             .get("/startupz", Permission::Public, startupz)
             .get("/metrics", Permission::MetricsRead, metrics);
         crate::auth::token::routes(&mut r);
+        crate::console::routes(&mut r);
     }
     cfg.service(web::scope("/api/v1").configure(|c| {
         let mut r = Routes::new(c, "/api/v1", table);

@@ -8,6 +8,22 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::HashPassword) {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        let password = line.trim_end_matches(['\r', '\n']);
+        anyhow::ensure!(
+            password.chars().count() >= 12,
+            "a console password has at least 12 characters"
+        );
+        println!(
+            "{}",
+            rampart::console::session::hash_password(password).map_err(anyhow::Error::msg)?
+        );
+        return Ok(());
+    }
     if let Some(code) = client_command(&cli.command) {
         std::process::exit(code);
     }
@@ -23,7 +39,9 @@ fn main() -> anyhow::Result<()> {
             print!("{}", toml_string(&cfg.redacted())?);
             Ok(())
         }
-        Command::Import(_) | Command::Intel(_) | Command::Risks(_) => Ok(()),
+        Command::Import(_) | Command::Intel(_) | Command::Risks(_) | Command::HashPassword => {
+            Ok(())
+        }
         Command::Serve(args) => {
             args.apply(&mut cfg);
             tracing::info!(config = %serde_json::to_string(&cfg.redacted()).unwrap_or_default(), "effective configuration");

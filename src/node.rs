@@ -351,16 +351,27 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let edge = node.edge.clone();
     let max_body = cfg.http.max_body_bytes;
     let shield_data = node.shield.clone().map(web::Data::from);
-    let timers = node
+    let mut timers = node
         .shield
         .as_ref()
         .map(crate::shield::Shield::spawn_timers)
         .unwrap_or_default();
+    let console = web::Data::new(
+        crate::console::ConsoleState::new(&cfg.console, &cfg.auth, tls_on).context("[console]")?,
+    );
+    if cfg.console.enabled {
+        timers.push(crate::console::trends::spawn_sampler(
+            node.db.clone(),
+            std::time::Duration::from_secs(cfg.console.snapshot_interval_s),
+            cfg.console.snapshots_kept,
+        ));
+    }
     let mut server = HttpServer::new(move || {
         let mut app = App::new()
             .app_data(state.clone())
             .app_data(services.clone())
-            .app_data(edge.clone());
+            .app_data(edge.clone())
+            .app_data(console.clone());
         if let Some(s) = &shield_data {
             app = app.app_data(s.clone());
         }

@@ -17,6 +17,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         crate::auth::migrations::migrations(),
         crate::intel::migrations::migrations(),
         crate::discovery::migrations::migrations(),
+        crate::console::trends::migrations(),
     ])
 }
 

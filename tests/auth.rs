@@ -856,6 +856,96 @@ const POLICY: &[(&str, &str)] = &[
         "GET /api/v1/assets/{id}/diff",
         "viewer analyst responder auditor admin node risk_owner",
     ),
+    // The web console: each page and action with the permission of the API route it calls.
+    ("GET /", "*"),
+    ("GET /console/assets/console.css", "*"),
+    ("GET /console/login", "*"),
+    ("POST /console/login", "*"),
+    ("POST /console/logout", "*"),
+    ("GET /console/login/oidc", "*"),
+    ("GET /console/callback", "*"),
+    (
+        "GET /console/",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    (
+        "GET /console/risks",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    (
+        "GET /console/risks.sarif",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    (
+        "GET /console/findings/{key}",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    (
+        "POST /console/findings/{key}/analysis",
+        "analyst admin risk_owner",
+    ),
+    (
+        "POST /console/findings/{key}/treatment",
+        "analyst admin risk_owner",
+    ),
+    (
+        "POST /console/findings/{key}/acceptance",
+        "admin risk_owner",
+    ),
+    (
+        "GET /console/assets",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    (
+        "GET /console/assets/{id}",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    (
+        "GET /console/assets/{id}/vex",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    (
+        "GET /console/assets/{id}/sarif",
+        "viewer analyst responder auditor admin node risk_owner",
+    ),
+    ("GET /console/operations", "auditor admin"),
+    (
+        "POST /console/operations/dead-letters/{service}/{event_id}/replay",
+        "admin",
+    ),
+    (
+        "GET /console/incidents",
+        "viewer analyst responder auditor admin risk_owner",
+    ),
+    (
+        "GET /console/incidents/{id}",
+        "viewer analyst responder auditor admin risk_owner",
+    ),
+    ("POST /console/incidents/{id}/transition", "responder admin"),
+    ("POST /console/incidents/{id}/assign", "responder admin"),
+    ("POST /console/incidents/{id}/comment", "responder admin"),
+    (
+        "GET /console/frameworks",
+        "viewer analyst responder auditor admin risk_owner",
+    ),
+    (
+        "GET /console/frameworks/{framework}",
+        "viewer analyst responder auditor admin risk_owner",
+    ),
+    (
+        "GET /console/frameworks/{framework}/controls/{id}",
+        "viewer analyst responder auditor admin risk_owner",
+    ),
+    (
+        "POST /console/frameworks/{framework}/controls/{id}/status",
+        "analyst admin",
+    ),
+    ("GET /console/audit", "auditor admin"),
+    ("GET /console/audit/verify", "auditor admin"),
+    (
+        "GET /console/reports/{framework}",
+        "viewer analyst responder auditor admin risk_owner",
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -913,10 +1003,12 @@ async fn every_route_with_every_role() {
                 .unwrap_or_default()
                 .to_owned();
             let open = allowed == ["*"];
+            // A console page without a session sends the browser to the login page.
+            let to_login = pattern.starts_with("/console/") && r.url().path() == "/console/login";
             let ok = if open || allowed.contains(&role) {
                 status != 401 && status != 403 && status < 500
             } else if role == "(no token)" {
-                status == 401
+                status == 401 || (method == "GET" && to_login)
             } else {
                 status == 403 && www.contains("error=\"insufficient_scope\"")
             };

@@ -492,8 +492,33 @@ async fn services_on_top(node: &common::NodeProc) {
             .starts_with("text/html")
     );
     let html = r.text().await.unwrap();
-    assert!(html.contains("Compliance report: nist-csf-2.0") && html.contains("<table"));
-    assert!(!html.contains("<script"), "self-contained, no script");
+    assert!(
+        html.contains("<h1>Compliance report: NIST Cybersecurity Framework 2.0</h1>")
+            && html.contains("<table class=\"data\"")
+            && html.contains("<svg"),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/console/assets/console.css\""),
+        "styled by the console's stylesheet"
+    );
+    assert!(
+        !html.contains("<script") && !html.contains("<style") && !html.contains(" style="),
+        "no script, no inline style (the console's CSP)"
+    );
+    // Levels by severity, humanised; times to the second, zone stated.
+    let levels: Vec<usize> = ["Very high", "High", "Moderate", "Low", "Very low"]
+        .iter()
+        .map(|l| {
+            html.find(&format!(">{l}</span>"))
+                .unwrap_or_else(|| panic!("{l} in {html}"))
+        })
+        .collect();
+    assert!(levels.windows(2).all(|w| w[0] < w[1]), "{levels:?}");
+    assert!(
+        html.contains(" UTC to ") && !html.contains(">very_high<"),
+        "{html}"
+    );
     for (q, want) in [
         ("?format=pdf", 400),
         ("?from=yesterday", 400),

@@ -82,7 +82,7 @@ pub fn import_error_status(e: &ImportError) -> StatusCode {
 }
 
 #[utoipa::path(post, path = "/api/v1/assets/import", params(ImportQuery), request_body(content = String, description = "The inventory file: CycloneDX JSON 1.2-1.7, SPDX JSON 2.2/2.3, nmap XML, CSV, Google Workspace Directory JSON or AWS Config configuration items JSON", content_type = "application/json"), responses((status = 202, body = Accepted), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
-async fn import(
+pub(crate) async fn import(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     q: web::Query<ImportQuery>,
@@ -146,7 +146,7 @@ async fn import(
 }
 
 #[utoipa::path(get, path = "/api/v1/assets", params(AssetsQuery), responses((status = 200, body = Page<AssetView>), (status = 400, body = Problem, content_type = "application/problem+json")))]
-async fn list_assets(
+pub(crate) async fn list_assets(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     q: web::Query<AssetsQuery>,
@@ -180,7 +180,7 @@ pub fn asset_id(raw: &str, req: &HttpRequest) -> Result<i64, Problem> {
 }
 
 #[utoipa::path(get, path = "/api/v1/assets/{id}", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, body = AssetDetail), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn get_asset(
+pub(crate) async fn get_asset(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -202,7 +202,7 @@ async fn get_asset(
 /// `DELETE /assets/{id}`: retires the asset (kept, marked retired, `asset.retired` published:
 /// RiskAnalysis drops its findings).
 #[utoipa::path(delete, path = "/api/v1/assets/{id}", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, description = "Retired", body = Object), (status = 404, description = "No such active asset", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
-async fn retire_asset(
+pub(crate) async fn retire_asset(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -270,7 +270,7 @@ pub struct AssetDiff {
 }
 
 #[utoipa::path(get, path = "/api/v1/assets/{id}/versions", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, body = [assets::VersionSummary]), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn asset_versions(
+pub(crate) async fn asset_versions(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -290,7 +290,7 @@ async fn asset_versions(
 }
 
 #[utoipa::path(get, path = "/api/v1/assets/{id}/diff", params(("id" = i64, Path, description = "Asset id"), DiffQuery), responses((status = 200, body = AssetDiff), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn asset_diff(
+pub(crate) async fn asset_diff(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,

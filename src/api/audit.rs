@@ -92,7 +92,7 @@ fn instant(
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, description = "Audit log entries in order", body = [AuditEntryView])))]
-async fn audit_log(
+pub(crate) async fn audit_log(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     q: web::Query<AuditQuery>,
@@ -114,7 +114,7 @@ async fn audit_log(
 /// `GET /audit/verify`: recomputes the hash chain; 200 with `ok: true`, or 409 Conflict with the
 /// first bad entry when the log was edited, had entries removed or was truncated.
 #[utoipa::path(get, path = "/api/v1/audit/verify", responses((status = 200, description = "The chain is intact", body = Verification), (status = 409, description = "The chain is broken: `first_bad_seq` and `problem` say where and how", body = Verification)))]
-async fn audit_verify(
+pub(crate) async fn audit_verify(
     state: web::Data<ServiceState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
@@ -139,8 +139,8 @@ pub struct ReportQuery {
     pub to: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/reports/{framework}", params(("framework" = String, Path, description = "Framework id"), ReportQuery), responses((status = 200, description = "The report as JSON, CSV (`section,item,value`) or a self-contained HTML page", body = Report), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn report(
+#[utoipa::path(get, path = "/api/v1/reports/{framework}", params(("framework" = String, Path, description = "Framework id"), ReportQuery), responses((status = 200, description = "The report as JSON, CSV (`section,item,value`) or an HTML document (print-friendly, styled by /console/assets/console.css, no script)", body = Report), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn report(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     fw: web::Path<String>,
@@ -198,7 +198,7 @@ async fn report(
             .body(reports::to_csv(&r)),
         "html" => HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
-            .body(reports::to_html(&r)),
+            .body(crate::console::report::render(&r)),
         _ => HttpResponse::Ok().json(r),
     })
 }

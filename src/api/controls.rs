@@ -54,6 +54,8 @@ pub struct ControlDetail {
     pub control: ControlView,
     /// Its mappings to controls of other frameworks.
     pub mappings: Vec<MappingView>,
+    /// Its recorded status and evidence, if any.
+    pub status: Option<controls::StatusView>,
 }
 
 fn control_error_status(e: &ControlError) -> StatusCode {
@@ -65,7 +67,7 @@ fn control_error_status(e: &ControlError) -> StatusCode {
 }
 
 #[utoipa::path(post, path = "/api/v1/frameworks/import", params(ImportQuery), request_body(content = String, description = "OSCAL catalog or mapping collection (JSON), or a CISO Assistant library (YAML)", content_type = "application/json"), responses((status = 201, body = LoadOutcome), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn import(
+pub(crate) async fn import(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     q: web::Query<ImportQuery>,
@@ -115,7 +117,7 @@ async fn import(
 }
 
 #[utoipa::path(get, path = "/api/v1/frameworks", responses((status = 200, body = [FrameworkView])))]
-async fn frameworks(
+pub(crate) async fn frameworks(
     state: web::Data<ServiceState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
@@ -127,7 +129,7 @@ async fn frameworks(
 }
 
 #[utoipa::path(get, path = "/api/v1/frameworks/{framework}/controls", params(("framework" = String, Path, description = "Framework id"), PageQuery), responses((status = 200, description = "`{items, page, per_page, total}`", body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn list_controls(
+pub(crate) async fn list_controls(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     fw: web::Path<String>,
@@ -148,13 +150,36 @@ async fn list_controls(
             &req,
         ));
     }
+    // Each control with its recorded status and evidence count.
+    let ids: Vec<String> = items.iter().map(|c| c.id.clone()).collect();
+    let statuses = controls::statuses(&state.db, &fw, Some(&ids))
+        .await
+        .map_err(|e| internal(e, &req))?;
+    let items: Vec<serde_json::Value> = items
+        .into_iter()
+        .map(|c| {
+            let st = statuses.get(&c.id);
+            let mut v = serde_json::to_value(&c).unwrap_or_default();
+            if let serde_json::Value::Object(m) = &mut v {
+                m.insert(
+                    "status".into(),
+                    st.map_or(serde_json::Value::Null, |s| s.status.clone().into()),
+                );
+                m.insert(
+                    "evidence_count".into(),
+                    st.map_or(0, |s| s.evidence.len()).into(),
+                );
+            }
+            v
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "items": items, "page": page, "per_page": per_page, "total": total
     })))
 }
 
 #[utoipa::path(get, path = "/api/v1/frameworks/{framework}/controls/{id}", params(("framework" = String, Path, description = "Framework id"), ("id" = String, Path, description = "Control id, as the framework writes it")), responses((status = 200, body = ControlDetail), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn get_control(
+pub(crate) async fn get_control(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -166,7 +191,15 @@ async fn get_control(
         .map_err(|e| internal(e, &req))?
     {
         Some((control, mappings)) => {
-            Ok(HttpResponse::Ok().json(ControlDetail { control, mappings }))
+            let status = controls::statuses(&state.db, &fw, Some(std::slice::from_ref(&id)))
+                .await
+                .map_err(|e| internal(e, &req))?
+                .remove(&id);
+            Ok(HttpResponse::Ok().json(ControlDetail {
+                control,
+                mappings,
+                status,
+            }))
         }
         None => Err(problem(
             StatusCode::NOT_FOUND,
@@ -233,7 +266,7 @@ pub struct AssetControls {
 const RULES_FRAMEWORK: &str = "nist-sp-800-53-rev5";
 
 #[utoipa::path(get, path = "/api/v1/assets/{id}/controls", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, body = AssetControls), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn asset_controls(
+pub(crate) async fn asset_controls(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -346,7 +379,7 @@ pub struct StatusBody {
 }
 
 #[utoipa::path(put, path = "/api/v1/frameworks/{framework}/controls/{id}/status", params(("framework" = String, Path, description = "Framework id"), ("id" = String, Path, description = "Control id")), request_body = StatusBody, responses((status = 200, body = StatusView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn set_status(
+pub(crate) async fn set_status(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -383,7 +416,7 @@ async fn set_status(
 }
 
 #[utoipa::path(get, path = "/api/v1/frameworks/{framework}/coverage", params(("framework" = String, Path, description = "Framework id")), responses((status = 200, body = Coverage), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn coverage(
+pub(crate) async fn coverage(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     fw: web::Path<String>,

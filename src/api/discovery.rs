@@ -15,7 +15,7 @@ use crate::discovery::{DiscoveryStatus, RunNow, RunRefused, Sources};
 use crate::problem::Problem;
 
 #[utoipa::path(get, path = "/api/v1/discovery/sources", responses((status = 200, body = [DiscoveryStatus], description = "Each configured source (empty when none is)")))]
-async fn sources(
+pub(crate) async fn sources(
     state: web::Data<ServiceState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
@@ -30,7 +30,7 @@ async fn sources(
 }
 
 #[utoipa::path(post, path = "/api/v1/discovery/sources/{name}/run", params(("name" = String, Path, description = "The source's name")), responses((status = 202, body = super::common::Accepted, description = "The run started; its job"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn run(
+pub(crate) async fn run(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     name: web::Path<String>,

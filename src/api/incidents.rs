@@ -4,7 +4,7 @@
 //! | path | answers |
 //! |---|---|
 //! | `POST /alarms` `{source, id, title, asset_key?, level}` | 202: `alarm.raised` published; one incident per alarm |
-//! | `GET /incidents?state=&asset=&page=&per_page=` | incidents, newest first |
+//! | `GET /incidents?state=&level=&asset=&page=&per_page=` | incidents, newest first |
 //! | `GET /incidents/{id}` | one incident, its timeline and the asset's current risk (asked of RiskAnalysis; the last answer, marked stale, while it cannot answer) |
 //! | `POST /incidents/{id}/transition` `{"to", "actor"?, "note"?}` | 200; 409 for a transition the lifecycle forbids |
 //! | `POST /incidents/{id}/assign` `{"assignee", "actor"?}` | 200 |
@@ -33,6 +33,8 @@ pub struct IncidentsQuery {
     pub state: Option<String>,
     /// Only this asset key.
     pub asset: Option<String>,
+    /// Only this level: very_high, high, moderate, low, very_low.
+    pub level: Option<String>,
     /// Page from 1 (default 1).
     pub page: Option<u64>,
     /// Per page 1..=1000 (default 50).
@@ -102,7 +104,7 @@ fn incident_id(raw: &str, req: &HttpRequest) -> Result<i64, Problem> {
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents", params(IncidentsQuery), responses((status = 200, description = "`{items, page, per_page, total}`", body = Object), (status = 400, body = Problem, content_type = "application/problem+json")))]
-async fn list(
+pub(crate) async fn list(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     q: web::Query<IncidentsQuery>,
@@ -121,10 +123,25 @@ async fn list(
             &req,
         ));
     }
-    let (items, total) = incidents::list(
+    if let Some(l) = &q.level
+        && !incidents::LEVELS.contains(&l.as_str())
+    {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unknown level {l:?} (levels: {})",
+                incidents::LEVELS.join(", ")
+            ),
+            &req,
+        ));
+    }
+    let (items, total) = incidents::list_filtered(
         &state.db,
-        q.state.as_deref(),
-        q.asset.as_deref(),
+        &incidents::IncidentFilter {
+            state: q.state.as_deref(),
+            asset_key: q.asset.as_deref(),
+            level: q.level.as_deref(),
+        },
         page,
         per_page,
     )
@@ -136,7 +153,7 @@ async fn list(
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = i64, Path, description = "Incident id")), responses((status = 200, body = IncidentDetail), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn get(
+pub(crate) async fn get(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -164,7 +181,7 @@ async fn get(
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/transition", params(("id" = i64, Path, description = "Incident id")), request_body = TransitionBody, responses((status = 200, body = IncidentView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, description = "The lifecycle forbids it", body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn transition(
+pub(crate) async fn transition(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -187,7 +204,7 @@ async fn transition(
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/assign", params(("id" = i64, Path, description = "Incident id")), request_body = AssignBody, responses((status = 200, body = IncidentView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn assign(
+pub(crate) async fn assign(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -209,7 +226,7 @@ async fn assign(
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/comments", params(("id" = i64, Path, description = "Incident id")), request_body = CommentBody, responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn comment(
+pub(crate) async fn comment(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -232,7 +249,7 @@ async fn comment(
 /// `POST /alarms`: publishes `alarm.raised` (through the outbox); IncidentResponse opens one
 /// incident per alarm (`source` + `id`), a repeated alarm opens nothing new.
 #[utoipa::path(post, path = "/api/v1/alarms", request_body = Alarm, responses((status = 202, description = "`{event_id}`", body = Object), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn raise_alarm(
+pub(crate) async fn raise_alarm(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     body: web::Json<Alarm>,

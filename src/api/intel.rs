@@ -28,7 +28,7 @@ fn intel(
 }
 
 #[utoipa::path(get, path = "/api/v1/threat-intel/sources", responses((status = 200, body = [SourceStatus], description = "Each configured source (empty when none is)")))]
-async fn sources(
+pub(crate) async fn sources(
     state: web::Data<ServiceState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
@@ -44,7 +44,7 @@ async fn sources(
 }
 
 #[utoipa::path(post, path = "/api/v1/threat-intel/sources/{name}/pull", params(("name" = String, Path, description = "The source's name")), responses((status = 202, description = "The pull started"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn pull(
+pub(crate) async fn pull(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     name: web::Path<String>,

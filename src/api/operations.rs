@@ -32,7 +32,7 @@ use crate::http::AppState;
 use crate::problem::Problem;
 
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", params(("id" = Uuid, Path, description = "Job id")), responses((status = 200, body = JobView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn job(
+pub(crate) async fn job(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -52,7 +52,7 @@ async fn job(
 }
 
 #[utoipa::path(get, path = "/api/v1/dead-letters", responses((status = 200, description = "Events a service's consumer gave up on, newest first (at most 1000)", body = [DeadLetterView])))]
-async fn list_dead_letters(
+pub(crate) async fn list_dead_letters(
     state: web::Data<ServiceState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
@@ -63,7 +63,7 @@ async fn list_dead_letters(
 }
 
 #[utoipa::path(post, path = "/api/v1/dead-letters/{service}/{event_id}/replay", params(("service" = String, Path, description = "The consuming service"), ("event_id" = Uuid, Path, description = "The event id")), responses((status = 202, description = "Re-published (through the outbox)", body = DeadLetterView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn replay_dead_letter(
+pub(crate) async fn replay_dead_letter(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -91,7 +91,7 @@ pub struct PoisonBody {
 /// Fault injection (config `demo.fault_injection`): makes this node's RiskAnalysis fail every
 /// event of one asset until cleared, to exercise redelivery, dead-lettering and replay.
 #[utoipa::path(post, path = "/api/v1/demo/faults/poison", request_body = PoisonBody, responses((status = 200, body = Object), (status = 404, description = "Fault injection is off", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
-async fn poison(
+pub(crate) async fn poison(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     body: web::Json<PoisonBody>,
@@ -112,12 +112,12 @@ async fn poison(
 }
 
 #[utoipa::path(get, path = "/api/v1/runtime/tree", responses((status = 200, description = "Supervision tree snapshot", body = Object)))]
-async fn tree(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn tree(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.root.snapshot())
 }
 
 #[utoipa::path(get, path = "/api/v1/runtime/dead-letters", responses((status = 200, description = "In-process dead letters, oldest first", body = [Object])))]
-async fn dead_letters(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn dead_letters(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.dead_letters.list())
 }
 
@@ -145,7 +145,7 @@ fn echo_addr<'a>(state: &'a AppState, req: &HttpRequest) -> Result<&'a Addr<Echo
 const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[utoipa::path(post, path = "/api/v1/demo/echo", request_body = Echo, responses((status = 200, body = EchoReply), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
-async fn echo(
+pub(crate) async fn echo(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<Echo>,
@@ -169,7 +169,7 @@ pub struct EchoQuery {
 /// cannot answer (stalled, restarting, breaker open), the last good reply for the same text is
 /// served with `"freshness": "stale"` and its `age_ms`; with nothing cached, 503.
 #[utoipa::path(get, path = "/api/v1/demo/echo-cached", params(("text" = String, Query, description = "Text to echo, at most 1024 bytes")), responses((status = 200, description = "`{value, freshness, age_ms?, stored_at?}`", body = Object), (status = 503, body = Problem, content_type = "application/problem+json"), (status = 504, body = Problem, content_type = "application/problem+json")))]
-async fn echo_cached(
+pub(crate) async fn echo_cached(
     state: web::Data<AppState>,
     req: HttpRequest,
     q: web::Query<EchoQuery>,
@@ -214,7 +214,7 @@ fn faults_enabled(state: &AppState, req: &HttpRequest) -> Result<(), Problem> {
 }
 
 #[utoipa::path(post, path = "/api/v1/demo/faults/panic", responses((status = 202, description = "The handler panicked; the actor restarts", body = Object), (status = 404, description = "Fault injection is off", body = Problem, content_type = "application/problem+json")))]
-async fn fault_panic(
+pub(crate) async fn fault_panic(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
@@ -245,7 +245,7 @@ pub struct StallQuery {
 }
 
 #[utoipa::path(post, path = "/api/v1/demo/faults/stall", params(("ms" = u64, Query, description = "Stall length, ms, at most 600000")), responses((status = 202, body = Object), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn fault_stall(
+pub(crate) async fn fault_stall(
     state: web::Data<AppState>,
     req: HttpRequest,
     q: web::Query<StallQuery>,

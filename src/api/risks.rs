@@ -155,6 +155,9 @@ pub struct RisksQuery {
     pub ssvc: Option<String>,
     /// Only findings with this active treatment: `mitigate`, `accept`, `transfer`, `avoid`.
     pub treatment: Option<String>,
+    /// Order: `score` (default, highest first), `score_asc`, `asset`, `vulnerability`,
+    /// `newest`, `component`.
+    pub sort: Option<String>,
 }
 
 /// Media types accepted for a feed kind (`kev`, `osv`, `nvd`, `epss`); `application/gzip` for a
@@ -229,7 +232,7 @@ pub async fn current_risk(
 /// `GET /assets/{id}/risk`: `{value: AssetRisk, freshness: "fresh"}` or, while RiskAnalysis
 /// cannot answer, `{value, freshness: "stale", age_ms, stored_at}`.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/risk", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, description = "`{value: AssetRisk, freshness, age_ms?, stored_at?}`", body = Object), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
-async fn asset_risk(
+pub(crate) async fn asset_risk(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -292,7 +295,7 @@ async fn local_read<T>(
 /// once per write generation, served as it is ([`local_read`]). The `api.risk_query` cached
 /// fallback still holds: each answer is copied into it when first served (and again after half
 /// the fallback's time to live), and it serves that copy marked stale while the read fails.
-async fn local_asset_risk(
+pub(crate) async fn local_asset_risk(
     state: &ServiceState,
     req: &HttpRequest,
     id: i64,
@@ -353,7 +356,7 @@ fn unavailable(e: &CallError<String>, req: &HttpRequest) -> Problem {
 }
 
 #[utoipa::path(post, path = "/api/v1/threat-intel/{kind}", params(("kind" = String, Path, description = "kev, osv, nvd or epss")), request_body(content = String, description = "The feed: CISA KEV JSON, OSV JSON (record or array) or an OSV all.zip, NVD CVE API 2.0 JSON, FIRST EPSS CSV", content_type = "application/json"), responses((status = 202, body = Accepted), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
-async fn threat_intel(
+pub(crate) async fn threat_intel(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     kind: web::Path<String>,
@@ -404,7 +407,7 @@ async fn threat_intel(
 
 /// `POST /threat-intel/vulnrichment`: CISA Vulnrichment CVE JSON 5 records (one or an
 /// array), ingested as a job like the other feeds.
-async fn vulnrichment(
+pub(crate) async fn vulnrichment(
     state: &ServiceState,
     req: &HttpRequest,
     addr: rampart_supervisors::Addr<rampart_risk::actor::RiskAnalysis>,
@@ -442,7 +445,7 @@ async fn vulnrichment(
 }
 
 #[utoipa::path(get, path = "/api/v1/risks", params(RisksQuery), responses((status = 200, body = Page<FindingView>), (status = 400, body = Problem, content_type = "application/problem+json")))]
-async fn risks(
+pub(crate) async fn risks(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     q: web::Query<RisksQuery>,
@@ -503,7 +506,20 @@ async fn risks(
             &req,
         ));
     }
+    if let Some(s) = &q.sort
+        && !rampart_risk::store::SORTS.contains(&s.as_str())
+    {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unknown sort {s:?} ({})",
+                rampart_risk::store::SORTS.join(", ")
+            ),
+            &req,
+        ));
+    }
     let filter = FindingFilter {
+        sort: q.sort,
         min_score: q.min_score,
         level,
         asset_key,

@@ -90,7 +90,7 @@ pub struct TimelineEntry {
 }
 
 #[utoipa::path(get, path = "/api/v1/findings/{key}", params(("key" = String, Path, description = "The finding's key (32 hex digits)")), responses((status = 200, body = FindingDetail), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn finding(
+pub(crate) async fn finding(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     key: web::Path<String>,
@@ -128,7 +128,7 @@ async fn finding(
 }
 
 #[utoipa::path(post, path = "/api/v1/findings/{key}/analysis", params(("key" = String, Path, description = "The finding's key")), request_body = DecisionInput, responses((status = 200, body = FindingView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn analysis(
+pub(crate) async fn analysis(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     key: web::Path<String>,
@@ -148,7 +148,7 @@ async fn analysis(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn treat(
+pub(crate) async fn treat(
     state: &ServiceState,
     req: &HttpRequest,
     key: &str,
@@ -169,7 +169,7 @@ async fn treat(
 }
 
 #[utoipa::path(post, path = "/api/v1/findings/{key}/treatment", params(("key" = String, Path, description = "The finding's key")), request_body = TreatmentInput, responses((status = 200, body = TreatmentView), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn treatment(
+pub(crate) async fn treatment(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     key: web::Path<String>,
@@ -197,7 +197,7 @@ pub struct AcceptanceInput {
 }
 
 #[utoipa::path(post, path = "/api/v1/findings/{key}/acceptance", params(("key" = String, Path, description = "The finding's key")), request_body = AcceptanceInput, responses((status = 200, body = TreatmentView), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn acceptance(
+pub(crate) async fn acceptance(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     key: web::Path<String>,
@@ -233,7 +233,7 @@ pub struct VexQuery {
 }
 
 #[utoipa::path(post, path = "/api/v1/vex", params(VexQuery), request_body(content = String, description = "A VEX document: CycloneDX 1.4-1.6 with vulnerabilities[].analysis, OpenVEX 0.2.0 or 0.0.1, or CSAF 2.0 of category csaf_vex", content_type = "application/json"), responses((status = 200, body = VexImportOutcome), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn import_vex(
+pub(crate) async fn import_vex(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     q: web::Query<VexQuery>,
@@ -281,7 +281,7 @@ pub struct ExportQuery {
     pub format: Option<String>,
 }
 
-async fn asset_key_of(
+pub(crate) async fn asset_key_of(
     state: &ServiceState,
     req: &HttpRequest,
     raw: &str,
@@ -290,7 +290,7 @@ async fn asset_key_of(
 }
 
 #[utoipa::path(get, path = "/api/v1/assets/{id}/vex", params(("id" = i64, Path, description = "Asset id"), ExportQuery), responses((status = 200, description = "A CycloneDX 1.6 VEX or an OpenVEX 0.2.0 document of the asset's analysed findings", body = Object), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn export_vex(
+pub(crate) async fn export_vex(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -347,7 +347,7 @@ fn sarif_response(findings: &[FindingView]) -> HttpResponse {
 }
 
 #[utoipa::path(get, path = "/api/v1/assets/{id}/sarif", params(("id" = i64, Path, description = "Asset id")), responses((status = 200, description = "SARIF 2.1.0 of the asset's findings (GitHub code scanning)", body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn asset_sarif(
+pub(crate) async fn asset_sarif(
     state: web::Data<ServiceState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -360,7 +360,7 @@ async fn asset_sarif(
 }
 
 #[utoipa::path(get, path = "/api/v1/risks/sarif", responses((status = 200, description = "SARIF 2.1.0 of the register (at most 25,000 findings, highest score first)", body = Object)))]
-async fn register_sarif(
+pub(crate) async fn register_sarif(
     state: web::Data<ServiceState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {

@@ -18,8 +18,8 @@ use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage as _, HttpResponse, ResponseError as _, web};
 use rampart_contracts::edge::{ApiCall, CallerIdentity};
@@ -207,7 +207,10 @@ pub async fn authorize(
         permission = Some(Permission::Public);
     }
     let path = req.path().to_owned();
-    let recorded = path.starts_with("/api/") || path.starts_with("/oauth2/");
+    // Console pages are reads of the API's data; its forms are recorded like API calls.
+    let recorded = path.starts_with("/api/")
+        || path.starts_with("/oauth2/")
+        || (path.starts_with("/console/") && !matches!(*req.method(), Method::GET | Method::HEAD));
     let pending = Pending {
         request_id: rid.clone(),
         time: chrono::Utc::now(),
@@ -226,9 +229,45 @@ pub async fn authorize(
         parameters: parameters(&req, rule),
     };
 
+    // The console's pages and forms: a session cookie instead of a bearer token.
+    let console = path.starts_with("/console/")
+        && permission != Some(Permission::Public)
+        && !req.headers().contains_key(header::AUTHORIZATION);
     let principal = if permission == Some(Permission::Public) {
         edge.metrics.decisions.with_label_values(&["public"]).inc();
         None
+    } else if console {
+        match console_session(&req) {
+            Ok((p, session)) => {
+                req.extensions_mut().insert(session);
+                Some(p)
+            }
+            Err(refused) => {
+                let refused = *refused;
+                let status = refused.status();
+                if status == StatusCode::FORBIDDEN || status == StatusCode::UNAUTHORIZED {
+                    edge.metrics
+                        .decisions
+                        .with_label_values(&[if status == StatusCode::FORBIDDEN {
+                            "forbidden"
+                        } else {
+                            "unauthenticated"
+                        }])
+                        .inc();
+                    edge.calls.record(pending.finish(
+                        &edge,
+                        None,
+                        status,
+                        Some(if status == StatusCode::FORBIDDEN {
+                            "csrf"
+                        } else {
+                            "no_session"
+                        }),
+                    ));
+                }
+                return Ok(with_id(req.into_response(refused), &rid).map_into_right_body());
+            }
+        }
     } else if !edge.enabled {
         Some(Principal::anonymous_admin())
     } else {
@@ -278,12 +317,18 @@ pub async fn authorize(
             .inc();
         let challenge =
             format!("Bearer realm=\"rampart\", error=\"insufficient_scope\", scope=\"{perm}\"");
-        let res = refusal(
-            StatusCode::FORBIDDEN,
-            challenge,
-            format!("this route needs the permission {perm}, which the token's roles do not hold"),
-            &path,
-        );
+        let res = if console && matches!(*req.method(), Method::GET | Method::HEAD) {
+            crate::console::forbidden_page(perm)
+        } else {
+            refusal(
+                StatusCode::FORBIDDEN,
+                challenge,
+                format!(
+                    "this route needs the permission {perm}, which the token's roles do not hold"
+                ),
+                &path,
+            )
+        };
         edge.calls.record(pending.finish(
             &edge,
             Some(p),
@@ -304,6 +349,69 @@ pub async fn authorize(
             .record(pending.finish(&edge, principal.as_ref(), res.status(), None));
     }
     Ok(with_id(res, &rid).map_into_left_body())
+}
+
+/// The console session of `req` (its cookie), checked: for a state-changing method, the CSRF
+/// token (`csrf_token` query parameter or `X-CSRF-Token`) and the `Origin`. Refusals: a 303 to
+/// the login page for a page view without a session, 401 for anything else without one, 403
+/// for a missing or wrong CSRF token or a foreign origin.
+fn console_session(
+    req: &ServiceRequest,
+) -> Result<(Principal, std::sync::Arc<crate::console::session::Session>), Box<HttpResponse>> {
+    use crate::console::{ConsoleState, session};
+    let path = req.path().to_owned();
+    let reading = matches!(*req.method(), Method::GET | Method::HEAD);
+    let found = req
+        .app_data::<web::Data<ConsoleState>>()
+        .zip(req.cookie(session::COOKIE))
+        .and_then(|(cs, c)| cs.sessions.get(c.value()));
+    let Some(s) = found else {
+        if reading {
+            let mut next = path.clone();
+            if !req.query_string().is_empty() {
+                next = format!("{next}?{}", req.query_string());
+            }
+            return Err(Box::new(crate::console::see_other(
+                &crate::console::with_param("/console/login", "next", &next),
+            )));
+        }
+        return Err(Box::new(
+            Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "no console session: sign in at /console/login",
+            )
+            .at(path)
+            .error_response(),
+        ));
+    };
+    if !reading {
+        let sent = req
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| {
+                serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+                    .ok()
+                    .and_then(|q| {
+                        q.into_iter()
+                            .find(|(k, _)| k == session::CSRF_PARAM)
+                            .map(|(_, v)| v)
+                    })
+            });
+        let origin_ok = crate::console::login::same_origin(req.request());
+        if !origin_ok || !sent.is_some_and(|t| session::same_token(&t, &s.csrf)) {
+            return Err(Box::new(
+                Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "the form's CSRF token is missing or wrong, or it was sent from another site",
+                )
+                .at(path)
+                .error_response(),
+            ));
+        }
+    }
+    Ok((s.principal.clone(), s))
 }
 
 fn with_id<B>(mut res: ServiceResponse<B>, rid: &str) -> ServiceResponse<B> {

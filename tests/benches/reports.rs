@@ -96,7 +96,7 @@ fn main() {
         let csv = reports::to_csv(&r);
         let csv_ms = t.elapsed().as_secs_f64() * 1000.0;
         let t = Instant::now();
-        let html = reports::to_html(&r);
+        let html = rampart::console::report::render(&r);
         let html_ms = t.elapsed().as_secs_f64() * 1000.0;
         println!("report of nist-csf-2.0 with {n} risks on SQLite");
         println!(

@@ -141,7 +141,17 @@ pub async fn start_node(envs: &[(&str, &str)]) -> NodeProc {
 
 /// [`start_node`] with a node id and extra `serve` arguments (`--services`, `--amqp-url`).
 pub async fn start_node_args(node_id: &str, args: &[&str], envs: &[(&str, &str)]) -> NodeProc {
-    let port = free_port();
+    start_node_at(free_port(), node_id, args, envs).await
+}
+
+/// [`start_node_args`] listening on `port` (a test that must know the node's address before it
+/// starts: an identity provider's registered redirect URI).
+pub async fn start_node_at(
+    port: u16,
+    node_id: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> NodeProc {
     let data_dir = std::env::temp_dir().join(format!("rampart-e2e-{}-{port}", std::process::id()));
     let db = format!("sqlite://{}/rampart.sqlite", data_dir.display());
     let clients = write_clients_file(&data_dir);

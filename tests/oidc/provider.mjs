@@ -10,6 +10,12 @@
 //   ISSUER    the issuer (default http://127.0.0.1:PORT)
 //   AUDIENCE  the `aud` of every access token (default rampart)
 //   CLIENTS   JSON [{"client_id": "...", "client_secret": "...", "roles": ["analyst"]}]
+//   BROWSER_CLIENTS  JSON [{"client_id": "...", "redirect_uris": ["http://127.0.0.1:P/console/callback"]}]:
+//             public clients of the authorization-code flow with PKCE (S256 required); people
+//             sign in on the provider's own login and consent pages (devInteractions)
+//   USERS     JSON {"alice": ["analyst"], "vic": ["viewer"]}: the roles put in the access token
+//             of a person signed in with that login (any password is accepted on the dev
+//             login page)
 //
 // Prints `READY <issuer>` on stdout once listening; exits cleanly on SIGTERM or SIGINT.
 import * as crypto from 'node:crypto';
@@ -30,6 +36,8 @@ if (!Array.isArray(clients)) {
   process.exit(2);
 }
 const rolesByClient = new Map(clients.map((c) => [c.client_id, c.roles ?? []]));
+const browserClients = JSON.parse(process.env.BROWSER_CLIENTS || '[]');
+const rolesByUser = new Map(Object.entries(JSON.parse(process.env.USERS || '{}')));
 
 // A resource indicator must be an absolute URI; the audience itself need not be one.
 const resourceIndicator = URL.canParse(audience) ? audience : `urn:rampart:audience:${audience}`;
@@ -47,25 +55,40 @@ function newSigningKey() {
 /** An oidc-provider instance signing with `keys[0]` and publishing all of `keys`. */
 function buildProvider(keys) {
   const provider = new Provider(issuer, {
-    clients: clients.map((c) => ({
-      client_id: c.client_id,
-      client_secret: c.client_secret,
-      grant_types: ['client_credentials'],
-      redirect_uris: [],
-      response_types: [],
-      // client_secret_basic and client_secret_post are interchangeable for a client registered
-      // with either one.
-      token_endpoint_auth_method: 'client_secret_basic',
-    })),
+    clients: [
+      ...clients.map((c) => ({
+        client_id: c.client_id,
+        client_secret: c.client_secret,
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        // client_secret_basic and client_secret_post are interchangeable for a client
+        // registered with either one.
+        token_endpoint_auth_method: 'client_secret_basic',
+      })),
+      ...browserClients.map((c) => ({
+        client_id: c.client_id,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: c.redirect_uris,
+        token_endpoint_auth_method: 'none',
+      })),
+    ],
+    pkce: { required: () => true },
+    findAccount: async (_ctx, id) => (rolesByUser.has(id)
+      ? { accountId: id, claims: async () => ({ sub: id }) }
+      : undefined),
     jwks: { keys },
     cookies: { keys: cookieKeys },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: browserClients.length > 0 },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // No `resource` in the request: every token is for Rampart.
         defaultResource: async () => resourceIndicator,
+        // The code's access token is for Rampart too (a JWT), not only for userinfo.
+        useGrantedResource: async () => true,
         getResourceServerInfo: async () => ({
           scope: '',
           audience,
@@ -75,6 +98,10 @@ function buildProvider(keys) {
       },
     },
     extraTokenClaims: async (_ctx, token) => {
+      if (token.accountId) {
+        const roles = rolesByUser.get(token.accountId);
+        return roles ? { roles: [...roles] } : undefined;
+      }
       const roles = rolesByClient.get(token.clientId);
       return roles ? { roles: [...roles] } : undefined;
     },

@@ -1,7 +1,8 @@
 //! AuditReporting's reports per framework: coverage, open risks by level, top risks, incidents
 //! with mean time to detect and to resolve, control status changes over a period. Built from the
 //! services' read side (risk register, incidents, control statuses) and, for the status changes,
-//! from the audit log; rendered as JSON, CSV or a self-contained HTML page.
+//! from the audit log; rendered as JSON or CSV here, as HTML by the node's console
+//! (`rampart::console::report::render`, styled by the console's stylesheet).
 //!
 //! Definitions (period = `[from, to)`, RFC 3339):
 //! - **open risks**: the current findings, counted by level (`very_high` … `very_low`);
@@ -253,106 +254,4 @@ pub fn to_csv(r: &Report) -> String {
         );
     }
     out
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-/// The report as a self-contained HTML page (inline CSS, no script, every value escaped).
-pub fn to_html(r: &Report) -> String {
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Rampart report: {fw}</title>\
-         <style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}table{{border-collapse:collapse;margin:1rem 0}}\
-         td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}th{{background:#f3f3f3}}</style></head><body>\
-         <h1>Compliance report: {fw}</h1><p>Period {from} to {to}; generated {gen}.</p>",
-        fw = esc(&r.framework),
-        from = esc(&r.from),
-        to = esc(&r.to),
-        gen = esc(&r.generated_at)
-    );
-    let _ = write!(
-        h,
-        "<h2>Coverage</h2><p>{:.1}% of {} assessable controls.</p><table><tr><th>group</th><th>title</th><th>assessable</th><th>coverage</th></tr>",
-        r.coverage.coverage * 100.0,
-        r.coverage.assessable
-    );
-    for g in &r.coverage.groups {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td></tr>",
-            esc(&g.id),
-            esc(&g.title),
-            g.assessable,
-            g.coverage * 100.0
-        );
-    }
-    let _ = write!(
-        h,
-        "</table><h2>Open risks</h2><p>{} findings, {} KEV-listed.</p><table><tr><th>level</th><th>findings</th></tr>",
-        r.risks_total, r.risks_kev
-    );
-    for (l, n) in &r.risks_by_level {
-        let _ = write!(h, "<tr><td>{}</td><td>{n}</td></tr>", esc(l));
-    }
-    h.push_str("</table><h2>Top risks</h2><table><tr><th>asset</th><th>vulnerability</th><th>component</th><th>score</th><th>level</th><th>KEV</th></tr>");
-    for f in &r.top_risks {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&f.asset_key),
-            esc(&f.vulnerability),
-            esc(&f.component),
-            esc(f.component_version.as_deref().unwrap_or("")),
-            f.score,
-            esc(&f.level),
-            if f.kev { "yes" } else { "" }
-        );
-    }
-    h.push_str("</table><h2>Accepted risks</h2><table><tr><th>asset</th><th>vulnerability</th><th>rationale</th><th>accepted by</th><th>until</th></tr>");
-    for a in &r.accepted_risks {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&a.asset_key),
-            esc(&a.vulnerability),
-            esc(&a.rationale),
-            esc(&a.accepted_by),
-            esc(&a.expires_at)
-        );
-    }
-    let i = &r.incidents;
-    let opt = |v: Option<f64>| {
-        v.map(|x| format!("{x:.1} h"))
-            .unwrap_or_else(|| "n/a".to_owned())
-    };
-    let _ = write!(
-        h,
-        "</table><h2>Incidents</h2><table><tr><th>open now</th><th>opened in period</th><th>closed in period</th><th>mean time to detect</th><th>mean time to resolve</th></tr>\
-         <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>",
-        i.open_now,
-        i.opened_in_period,
-        i.closed_in_period,
-        opt(i.mttd_hours),
-        opt(i.mttr_hours)
-    );
-    h.push_str("<h2>Control status changes</h2><table><tr><th>when</th><th>control</th><th>status</th><th>by</th></tr>");
-    for c in &r.status_changes {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&c.at),
-            esc(&c.control),
-            esc(&c.status),
-            esc(&c.by)
-        );
-    }
-    h.push_str("</table></body></html>\n");
-    h
 }

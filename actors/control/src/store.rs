@@ -524,6 +524,53 @@ pub async fn set_status(
     Ok(view)
 }
 
+/// The recorded statuses of `framework`'s controls `ids` (all of them when `ids` is `None`), by
+/// control id (ids as stored, normalised).
+///
+/// # Errors
+/// Database errors.
+pub async fn statuses(
+    db: &Db,
+    framework: &str,
+    ids: Option<&[String]>,
+) -> Result<std::collections::HashMap<String, StatusView>, sea_orm::DbErr> {
+    let b = db.backend();
+    let rows = db
+        .conn()
+        .query_all_raw(Statement::from_sql_and_values(
+            b,
+            format!(
+                "SELECT control_id, status, evidence, updated_by, updated_at FROM control_status WHERE framework = {}",
+                p(b, 1)
+            ),
+            [Value::from(framework.to_owned())],
+        ))
+        .await?;
+    let wanted: Option<std::collections::HashSet<&str>> =
+        ids.map(|ids| ids.iter().map(String::as_str).collect());
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let id: String = r.try_get("", "control_id").ok()?;
+            if wanted.as_ref().is_some_and(|w| !w.contains(id.as_str())) {
+                return None;
+            }
+            let evidence: String = r.try_get("", "evidence").unwrap_or_default();
+            Some((
+                id.clone(),
+                StatusView {
+                    framework: framework.to_owned(),
+                    control_id: id,
+                    status: r.try_get("", "status").ok()?,
+                    evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+                    updated_by: r.try_get("", "updated_by").unwrap_or_default(),
+                    updated_at: r.try_get("", "updated_at").unwrap_or_default(),
+                },
+            ))
+        })
+        .collect())
+}
+
 /// Computes `c.coverage` and its groups' (`(implemented + 0.5 × partial) / (assessable −
 /// not_applicable)`, 0 when nothing is applicable) from their counts.
 fn finish(c: &mut Coverage) {

@@ -288,6 +288,9 @@ pub async fn apply_risk_events(
     Ok(out)
 }
 
+/// Incident levels (risk levels of the findings and alarms that open them), highest first.
+pub const LEVELS: &[&str] = &["very_high", "high", "moderate", "low", "very_low"];
+
 /// Score recorded for an alarm of `level` (the top of that level's band: 4, 9, 14, 19, 25).
 pub fn alarm_score(level: &str) -> Option<i16> {
     match level {
@@ -500,7 +503,8 @@ pub async fn comment(db: &Db, id: i64, text: &str, actor: &str) -> Result<(), In
     Ok(())
 }
 
-/// Incidents, newest first, optionally of one state and/or asset; one page and the total.
+/// Incidents, newest first, optionally of one state and/or asset; one page and the total
+/// ([`list_filtered`] with no level).
 ///
 /// # Errors
 /// Database errors.
@@ -511,12 +515,50 @@ pub async fn list(
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<IncidentView>, u64), sea_orm::DbErr> {
+    list_filtered(
+        db,
+        &IncidentFilter {
+            state,
+            asset_key,
+            level: None,
+        },
+        page,
+        per_page,
+    )
+    .await
+}
+
+/// Which incidents [`list_filtered`] returns; every filter set must hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IncidentFilter<'a> {
+    /// Only this lifecycle state ([`STATES`]).
+    pub state: Option<&'a str>,
+    /// Only this asset key.
+    pub asset_key: Option<&'a str>,
+    /// Only this level ([`LEVELS`]).
+    pub level: Option<&'a str>,
+}
+
+/// Incidents matching `f`, newest first; one page (`per_page` clamped to 1..=1000) and the
+/// total.
+///
+/// # Errors
+/// Database errors.
+pub async fn list_filtered(
+    db: &Db,
+    f: &IncidentFilter<'_>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<IncidentView>, u64), sea_orm::DbErr> {
     let mut q = incident::Entity::find();
-    if let Some(s) = state {
+    if let Some(s) = f.state {
         q = q.filter(incident::Column::State.eq(s));
     }
-    if let Some(a) = asset_key {
+    if let Some(a) = f.asset_key {
         q = q.filter(incident::Column::AssetKey.eq(a));
+    }
+    if let Some(l) = f.level {
+        q = q.filter(incident::Column::Level.eq(l));
     }
     let total = q.clone().count(db.conn()).await?;
     let per_page = per_page.clamp(1, 1000);

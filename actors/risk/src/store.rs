@@ -1429,7 +1429,20 @@ pub struct FindingFilter {
     pub page: u64,
     /// Findings per page (1..=1000).
     pub per_page: u64,
+    /// Order ([`SORTS`]); `None`: `score` (highest first, then KEV-listed, asset, vulnerability).
+    pub sort: Option<String>,
 }
+
+/// Orders of the register: `score` (highest first), `score_asc`, `asset`, `vulnerability`,
+/// `newest` (most recently scored first), `component`.
+pub const SORTS: [&str; 6] = [
+    "score",
+    "score_asc",
+    "asset",
+    "vulnerability",
+    "newest",
+    "component",
+];
 
 /// The findings matching `filter`, highest score first (then KEV-listed first, then by asset
 /// and vulnerability), one page of them, with the total count.
@@ -1469,9 +1482,16 @@ pub async fn list_findings(
     }
     let total = q.clone().count(db.conn()).await?;
     let per_page = filter.per_page.clamp(1, 1000);
+    use risk_finding::Column as C;
+    q = match filter.sort.as_deref() {
+        Some("score_asc") => q.order_by_asc(C::Score).order_by_asc(C::Kev),
+        Some("asset") => q.order_by_asc(C::AssetKey).order_by_desc(C::Score),
+        Some("vulnerability") => q.order_by_asc(C::VulnId).order_by_asc(C::AssetKey),
+        Some("newest") => q.order_by_desc(C::ScoredAt).order_by_desc(C::Score),
+        Some("component") => q.order_by_asc(C::Component).order_by_desc(C::Score),
+        _ => q.order_by_desc(C::Score).order_by_desc(C::Kev),
+    };
     let rows = q
-        .order_by_desc(risk_finding::Column::Score)
-        .order_by_desc(risk_finding::Column::Kev)
         .order_by_asc(risk_finding::Column::AssetKey)
         .order_by_asc(risk_finding::Column::VulnId)
         .order_by_asc(risk_finding::Column::Id)
