@@ -322,6 +322,9 @@ pub struct NodeConfig {
     pub services: Vec<String>,
     /// Directory of the node's own files (the bootstrap admin's credentials). Default `data`.
     pub data_dir: std::path::PathBuf,
+    /// Period of the node's heartbeat in the node registry ([`crate::nodes`]), in s; a node is
+    /// shown unreachable after three missed. Default 10.
+    pub heartbeat_s: u64,
 }
 
 impl Default for NodeConfig {
@@ -329,6 +332,7 @@ impl Default for NodeConfig {
         Self {
             id: "rampart-1".to_owned(),
             data_dir: std::path::PathBuf::from("data"),
+            heartbeat_s: 10,
             services: crate::services::ALL_SERVICES
                 .iter()
                 .map(|s| (*s).to_owned())

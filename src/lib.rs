@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod http;
 pub mod intel;
 pub mod node;
+pub mod nodes;
 pub mod problem;
 pub mod schema;
 pub mod services;

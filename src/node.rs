@@ -366,6 +366,20 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             cfg.console.snapshots_kept,
         ));
     }
+    timers.push(crate::nodes::spawn_heartbeat(
+        node.db.clone(),
+        crate::nodes::Me {
+            id: cfg.node.id.clone(),
+            services: cfg.node.services.clone(),
+            bus: match node.bus {
+                Bus::InProcess(_) => "in-process",
+                Bus::Amqp(_) => "rabbitmq",
+            }
+            .to_owned(),
+            every: std::time::Duration::from_secs(cfg.node.heartbeat_s),
+            started_at: chrono::Utc::now(),
+        },
+    ));
     let mut server = HttpServer::new(move || {
         let mut app = App::new()
             .app_data(state.clone())
@@ -452,6 +466,9 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         .shutdown(std::time::Duration::from_secs(10))
         .await;
     node.state.root.shutdown().await;
+    if let Err(e) = crate::nodes::leave(&node.db, &cfg.node.id, chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "marking the node stopped in the registry");
+    }
     if let Err(e) = node.db.close().await {
         tracing::warn!(error = %e, "closing the database");
     }

@@ -18,6 +18,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         crate::intel::migrations::migrations(),
         crate::discovery::migrations::migrations(),
         crate::console::trends::migrations(),
+        crate::nodes::migrations(),
     ])
 }
 

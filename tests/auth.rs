@@ -804,6 +804,8 @@ const POLICY: &[(&str, &str)] = &[
     ),
     ("GET /api/v1/runtime/tree", "auditor admin"),
     ("GET /api/v1/runtime/dead-letters", "auditor admin"),
+    ("GET /api/v1/nodes", "auditor admin"),
+    ("GET /api/v1/queues", "auditor admin"),
     ("POST /api/v1/demo/echo", "admin"),
     ("GET /api/v1/demo/echo-cached", "admin"),
     ("POST /api/v1/demo/faults/panic", "admin"),

@@ -63,6 +63,8 @@ impl Cluster {
             ("RAMPART_AMQP_URL", amqp_url()),
             ("RAMPART_BUS__NAMESPACE", self.name.clone()),
             ("RAMPART_DEMO__FAULT_INJECTION", "true".to_owned()),
+            // Unreachable after 3 s without a heartbeat.
+            ("RAMPART_NODE__HEARTBEAT_S", "1".to_owned()),
         ]
     }
 
@@ -105,6 +107,30 @@ impl Cluster {
             .await
             .unwrap();
     }
+}
+
+/// `GET /nodes` of `n`, as node id → (roles, state).
+async fn nodes_seen(n: &NodeProc) -> std::collections::BTreeMap<String, (Vec<String>, String)> {
+    let (status, v) = get_json(&n.api("/nodes")).await;
+    assert_eq!(status, 200, "{v}");
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["id"].as_str().unwrap().to_owned(),
+                (
+                    x["services"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|s| s.as_str().unwrap().to_owned())
+                        .collect(),
+                    x["state"].as_str().unwrap().to_owned(),
+                ),
+            )
+        })
+        .collect()
 }
 
 /// A CSV inventory of `n` hosts, one component each: `n` asset events.
@@ -158,6 +184,41 @@ async fn an_import_on_node_a_is_scored_on_the_risk_nodes() {
     );
     let (_, tb) = get_json(&format!("{}/readyz", b.base)).await;
     assert!(!tree_names(&tb["tree"]).contains(&"assets".to_owned()));
+
+    // Every node sees the deployment's nodes and their roles (heartbeats in the shared
+    // database), and the broker's queues with their consumers.
+    let up = |roles: &[&str]| {
+        (
+            roles.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>(),
+            "up".to_owned(),
+        )
+    };
+    let want = std::collections::BTreeMap::from([
+        ("node-a".to_owned(), up(&["asset"])),
+        ("node-b".to_owned(), up(&["risk"])),
+        ("node-c".to_owned(), up(&["risk"])),
+    ]);
+    assert_eq!(nodes_seen(&a).await, want);
+    assert_eq!(nodes_seen(&b).await, want);
+    let (status, queues) = get_json(&a.api("/queues")).await;
+    assert_eq!(status, 200, "{queues}");
+    let queue = |name: String| {
+        queues
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["name"] == name.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {queues}"))
+    };
+    let risk = queue(format!("{}.risk", c.name));
+    assert_eq!(risk["kind"], "events");
+    assert!(
+        risk["consumers"].as_u64().unwrap() >= 2,
+        "node B and node C consume the risk queue: {risk}"
+    );
+    assert_eq!(queue(format!("{}.risk.dlq", c.name))["kind"], "dead-letter");
+    assert_eq!(queue(format!("{}.rpc.risk", c.name))["kind"], "requests");
 
     // Node A refuses what only a risk node does, and a risk node refuses imports.
     let (status, _, p) = post(
@@ -226,6 +287,23 @@ async fn an_import_on_node_a_is_scored_on_the_risk_nodes() {
         handled >= 2.0,
         "feed + asset batch handled on the risk nodes: {handled}"
     );
+
+    // A clean stop (SIGTERM) is `stopped` in the registry, not `unreachable`.
+    let mut cc = cc;
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &cc.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    cc.child.wait().unwrap();
+    let mut seen = Default::default();
+    let stopped = wait_for(Duration::from_secs(30), async || {
+        seen = nodes_seen(&a).await;
+        seen.get("node-c").is_some_and(|(_, s)| s == "stopped")
+    })
+    .await;
+    assert!(stopped, "{seen:?}");
+    assert_eq!(seen["node-b"].1, "up");
     drop((a, b, cc));
     c.drop_all().await;
 }
@@ -267,6 +345,15 @@ async fn killing_a_risk_node_mid_stream_loses_nothing_and_duplicates_nothing() {
     b.child.wait().unwrap();
     let at_kill = c.effects().await;
     assert!(at_kill.0 < N, "killed mid-stream: {at_kill:?}");
+    // The killed node stops beating: unreachable after three missed heartbeats (1 s here).
+    let mut seen = Default::default();
+    let gone = wait_for(Duration::from_secs(60), async || {
+        seen = nodes_seen(&a).await;
+        seen.get("node-b").is_some_and(|(_, s)| s == "unreachable")
+    })
+    .await;
+    assert!(gone, "{seen:?}");
+    assert_eq!(seen["node-c"].1, "up", "{seen:?}");
     let (applied, scored) = wait_effects(&c, N, Duration::from_secs(300)).await;
     assert_eq!(applied, N, "every event took effect");
     assert_eq!(scored, N, "exactly once: one risk.scored per asset event");

@@ -109,6 +109,20 @@ async fn open(c: &Client, base: &str, path: &str, name: &str) -> String {
     title
 }
 
+/// Clicks `button` (or a link) and waits until its page is gone: WebDriver's click returns once
+/// the click is dispatched, before a form's POST and its redirect are done.
+async fn submit(button: fantoccini::elements::Element) {
+    button.click().await.unwrap();
+    for _ in 0..300 {
+        // Stale (another document) once the navigation happened.
+        if button.tag_name().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page did not change within 15 s of the click");
+}
+
 async fn present(c: &Client, css: &str) -> bool {
     c.find(Locator::Css(css)).await.is_ok()
 }
@@ -135,12 +149,7 @@ async fn oidc_sign_in(c: &Client, base: &str, login: &str) {
         .send_keys("any")
         .await
         .unwrap();
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(c.find(Locator::Css("button[type=submit]")).await.unwrap()).await;
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let url = c.current_url().await.unwrap();
@@ -348,12 +357,7 @@ async fn the_console_in_a_real_browser() {
     }
     // An asset's page (from the list) and a control's page (from the framework).
     c.goto(&format!("{base}/console/assets")).await.unwrap();
-    c.find(Locator::Css("#asset-table tbody a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(c.find(Locator::Css("#asset-table tbody a")).await.unwrap()).await;
     assert!(present(&c, "#asset-components").await);
     shot(&c, "05-asset").await;
     // A control (a CSF subcategory, not a group): its status and evidence are edited.
@@ -383,12 +387,12 @@ async fn the_console_in_a_real_browser() {
         .send_keys("https://wiki.example.com/evidence/123")
         .await
         .unwrap();
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(
+        form.find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap(),
+    )
+    .await;
     let status = c
         .find(Locator::Css("#control-status"))
         .await
@@ -421,12 +425,12 @@ async fn the_console_in_a_real_browser() {
         .send_keys("reachable from the internet")
         .await
         .unwrap();
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(
+        form.find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap(),
+    )
+    .await;
     let analysis = c.find(Locator::Css("#finding-analysis")).await.unwrap();
     assert!(analysis.text().await.unwrap().contains("Exploitable"));
     c.goto(&format!("{base}/console/risks?analysis=exploitable"))
@@ -453,14 +457,23 @@ async fn the_console_in_a_real_browser() {
             .click()
             .await
             .unwrap();
-        form.find(Locator::Css("button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        submit(
+            form.find(Locator::Css("button[type=submit]"))
+                .await
+                .unwrap(),
+        )
+        .await;
+        // The click returns before the form's POST and redirect are done: wait for them.
+        let mut state = Value::Null;
+        let moved = wait_for(Duration::from_secs(15), async || {
+            let (_, d) = get_json(&node.api(&format!("/incidents/{incident}"))).await;
+            state = d["incident"]["state"].clone();
+            state == to
+        })
+        .await;
         let source = c.source().await.unwrap();
         assert!(!source.contains("flash-error"), "moving to {to}");
+        assert!(moved, "moving to {to}: still {state}");
     }
     let (_, detail) = get_json(&node.api(&format!("/incidents/{incident}"))).await;
     assert_eq!(detail["incident"]["state"], "closed", "{detail}");
@@ -504,6 +517,29 @@ async fn the_console_in_a_real_browser() {
         .await
         .unwrap();
     assert!(failure.contains("panic"), "{failure}");
+    // The node with its roles (from its heartbeat) and the bus's queues.
+    let node_row = c
+        .find(Locator::Css("#nodes tr[data-node]"))
+        .await
+        .expect("this node in the node list")
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        node_row.contains("this node") && node_row.contains("Up"),
+        "{node_row}"
+    );
+    for role in ["asset", "risk", "control", "incident", "audit"] {
+        assert!(node_row.contains(role), "{role} in {node_row}");
+    }
+    let risk_queue = c
+        .find(Locator::Css("#queues tr[data-queue='risk']"))
+        .await
+        .expect("the risk service's queue")
+        .text()
+        .await
+        .unwrap();
+    assert!(risk_queue.contains("Events"), "{risk_queue}");
     shot(&c, "15-operations-after-panic").await;
 
     // Logout ends the login: the old cookie is refused.
@@ -513,12 +549,7 @@ async fn the_console_in_a_real_browser() {
         .unwrap()
         .value()
         .to_owned();
-    c.find(Locator::Css("nav.top form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(c.find(Locator::Css("nav.top form button")).await.unwrap()).await;
     assert!(
         c.current_url()
             .await
@@ -618,12 +649,7 @@ async fn the_console_in_a_real_browser() {
         .send_keys("wrong")
         .await
         .unwrap();
-    c.find(Locator::Css("#sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(c.find(Locator::Css("#sign-in")).await.unwrap()).await;
     assert!(
         present(&c, "#login-error").await,
         "a wrong password is refused"
@@ -640,12 +666,7 @@ async fn the_console_in_a_real_browser() {
         .send_keys("ada's long passphrase")
         .await
         .unwrap();
-    c.find(Locator::Css("#sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(c.find(Locator::Css("#sign-in")).await.unwrap()).await;
     assert_eq!(h1(&c).await, "Overview");
     assert!(present(&c, "nav.top a[href='/console/risks']").await);
     assert!(

@@ -8,6 +8,8 @@
 //! | `POST /dead-letters/{service}/{event_id}/replay` | re-publishes one (through the outbox) |
 //! | `GET /runtime/tree` | the supervision tree snapshot |
 //! | `GET /runtime/dead-letters` | the in-process dead-letter list |
+//! | `GET /nodes` | the deployment's nodes, their roles and state ([`crate::nodes`]) |
+//! | `GET /queues` | every queue of the bus with its depth and consumers |
 //! | `POST /demo/echo` | `{"text": ...}` answered by the `demo/echo` actor |
 //! | `GET /demo/echo-cached?text=` | the same through retry, breaker, time limiter, bulkhead and cached fallback |
 //! | `POST /demo/faults/panic`, `/faults/stall?ms=N`, `/faults/poison` | fault injection |
@@ -119,6 +121,39 @@ pub(crate) async fn tree(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/api/v1/runtime/dead-letters", responses((status = 200, description = "In-process dead letters, oldest first", body = [Object])))]
 pub(crate) async fn dead_letters(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.dead_letters.list())
+}
+
+#[utoipa::path(get, path = "/api/v1/nodes", responses((status = 200, description = "The deployment's nodes (every node sharing this database seen in the last 7 days), by id: roles, version, bus, last heartbeat, state up/unreachable/stopped", body = [crate::nodes::NodeView])))]
+pub(crate) async fn nodes(
+    state: web::Data<ServiceState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, Problem> {
+    let list = crate::nodes::list(&state.db, chrono::Utc::now())
+        .await
+        .map_err(|e| internal(e, &req))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(list))
+}
+
+#[utoipa::path(get, path = "/api/v1/queues", responses((status = 200, description = "Every queue of the bus: name, service, kind (events, dead-letter, requests), messages ready, consumers (RabbitMQ; null in process), capacity (in process)", body = [Object]), (status = 503, description = "RabbitMQ is not connected", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn queues(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, Problem> {
+    match app.bus.queue_stats().await {
+        Ok(q) => Ok(HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(q)),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the queues' figures");
+            Err(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the broker cannot be asked right now; try again",
+                &req,
+            ))
+        }
+    }
 }
 
 /// Maps an actor call's failure to a problem: the actor is there but could not answer (503), or
@@ -279,6 +314,8 @@ pub fn routes(r: &mut Routes<'_>) {
         )
         .get("/runtime/tree", P::OperationsRead, tree)
         .get("/runtime/dead-letters", P::OperationsRead, dead_letters)
+        .get("/nodes", P::OperationsRead, nodes)
+        .get("/queues", P::OperationsRead, queues)
         .post("/demo/echo", P::OperationsFaults, echo)
         .get("/demo/echo-cached", P::OperationsFaults, echo_cached)
         .post("/demo/faults/panic", P::OperationsFaults, fault_panic)
@@ -300,11 +337,13 @@ pub fn routes(r: &mut Routes<'_>) {
         poison,
         tree,
         dead_letters,
+        nodes,
+        queues,
         echo,
         echo_cached,
         fault_panic,
         fault_stall
     ),
-    components(schemas(JobView, DeadLetterView, Echo, EchoReply))
+    components(schemas(JobView, DeadLetterView, Echo, EchoReply, crate::nodes::NodeView))
 )]
 pub struct OperationsApiDoc;

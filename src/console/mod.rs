@@ -136,6 +136,8 @@ pub struct ConsoleState {
     pub http: reqwest::Client,
     /// Role → permissions (what the menus and buttons show).
     pub roles: RoleMap,
+    /// The overview's figures ([`trends::FiguresCache`]).
+    pub figures: trends::FiguresCache,
 }
 
 impl ConsoleState {
@@ -183,6 +185,7 @@ impl ConsoleState {
             oidc_secret,
             http: crate::intel::http_client().context("the console's HTTP client")?,
             roles: auth.roles.clone(),
+            figures: trends::FiguresCache::default(),
         })
     }
 }

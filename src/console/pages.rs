@@ -114,17 +114,29 @@ fn failed(req: &HttpRequest, (status, detail): (StatusCode, String)) -> HttpResp
 // ---------------------------------------------------------------------------------------------
 // Overview
 
-async fn overview(state: web::Data<ServiceState>, req: HttpRequest) -> HttpResponse {
-    let figures = match super::trends::figures(&state.db).await {
+async fn overview(
+    state: web::Data<ServiceState>,
+    console: web::Data<super::ConsoleState>,
+    req: HttpRequest,
+) -> HttpResponse {
+    let counted = match console.figures.get(&state.db).await {
         Ok(f) => f,
-        Err(e) => return problem_page(&req, StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => {
+            tracing::warn!(error = %e, "counting the overview's figures");
+            return problem_page(
+                &req,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the figures cannot be counted right now; try again",
+            );
+        }
     };
+    let (counted_at, figures) = (&counted.0, &counted.1);
     let history = super::trends::history(&state.db, 60)
         .await
         .unwrap_or_default();
     let trend = |f: &dyn Fn(&super::trends::Figures) -> f64| -> Vec<(i64, f64)> {
         let mut v: Vec<(i64, f64)> = history.iter().map(|(t, h)| (t.timestamp(), f(h))).collect();
-        v.push((chrono::Utc::now().timestamp(), f(&figures)));
+        v.push((counted_at.timestamp(), f(figures)));
         v
     };
     #[allow(clippy::cast_precision_loss)] // counts far below 2^52
@@ -155,6 +167,7 @@ async fn overview(state: web::Data<ServiceState>, req: HttpRequest) -> HttpRespo
         )))
         .collect();
     let body = html! {
+        p.muted #counted-at { "Counted at " (counted_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()) " (counts are reused for up to " (super::trends::FIGURES_TTL.as_secs()) " s)." }
         div.grid #overview {
             section.card #card-findings {
                 h2 { "Findings by level" }
@@ -856,6 +869,12 @@ async fn operations(
     let intel = api_json(crate::api::intel::sources(state.clone(), req.clone()).await)
         .await
         .unwrap_or(Value::Null);
+    let nodes = api_json(crate::api::operations::nodes(state.clone(), req.clone()).await)
+        .await
+        .unwrap_or(Value::Null);
+    let queues = api_json(crate::api::operations::queues(app.clone(), req.clone()).await)
+        .await
+        .unwrap_or(Value::Null);
     let bus = match &app.bus {
         rampart_platform::bus::Bus::InProcess(_) => "in-process",
         b if b.is_connected() => "RabbitMQ, connected",
@@ -864,10 +883,44 @@ async fn operations(
     let body = html! {
         dl.facts #node-facts {
             dt { "Node" } dd.mono #node-id { (app.node_id) }
-            dt { "Services here" } dd { @for (name, on) in [("asset", state.asset.is_some()), ("risk", state.risk.is_some()), ("control", state.control.is_some()), ("incident", state.incident.is_some())] { @if on { span.badge { (name) } " " } } }
             dt { "Bus" } dd { (bus) }
             dt { "Refreshed" } dd { (chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string()) " (every 5 s)" }
         }
+        h2 { "Nodes" }
+        @if let Some(list) = nodes.as_array().filter(|l| !l.is_empty()) {
+            table.data #nodes {
+                thead { tr { th { "Node" } th { "Roles" } th { "State" } th { "Bus" } th { "Version" } th { "Started" } th { "Last heartbeat" } } }
+                tbody { @for n in list {
+                    tr data-node=(s(&n["id"])) {
+                        td.mono { (s(&n["id"])) @if s(&n["id"]) == app.node_id { " " span.muted { "(this node)" } } }
+                        td { @for r in n["services"].as_array().map(Vec::as_slice).unwrap_or_default() { span.badge { (s(r)) } " " } }
+                        td { span class=(format!("badge node-{}", s(&n["state"]))) { (human(&s(&n["state"]))) } }
+                        td { (s(&n["bus"])) }
+                        td.mono { (s(&n["version"])) }
+                        td { (when(&s(&n["started_at"]))) }
+                        td { (when(&s(&n["last_seen"]))) }
+                    }
+                } }
+            }
+        } @else { p.muted { "No heartbeat recorded yet." } }
+        h2 { "Queues" }
+        @if let Some(list) = queues.as_array() {
+            @if list.is_empty() { p.muted { "No queue yet." } }
+            @else {
+                table.data #queues {
+                    thead { tr { th { "Queue" } th { "Service" } th { "Kind" } th.num { "Ready" } th.num { "Consumers" } } }
+                    tbody { @for q in list {
+                        tr data-queue=(s(&q["name"])) {
+                            td.mono { (s(&q["name"])) }
+                            td { (s(&q["service"])) }
+                            td { (human(&s(&q["kind"]))) }
+                            td.num { (s(&q["messages"])) @if q["capacity"].is_u64() { "/" (s(&q["capacity"])) } }
+                            td.num { @if q["consumers"].is_null() { "–" } @else { (s(&q["consumers"])) } }
+                        }
+                    } }
+                }
+            }
+        } @else { p.muted #queues-unavailable { "The broker cannot be asked right now." } }
         h2 { "Supervision tree" }
         table.data #supervision-tree {
             thead { tr { th { "Actor" } th { "State" } th.num { "Restarts" } th { "Last failure" } th { "Probes (live/ready/start)" } th.num { "Mailbox" } } }

@@ -311,8 +311,8 @@ mod tests {
     fn the_pkce_challenge_is_rfc_7636s_example() {
         // RFC 7636 Appendix B.
         assert_eq!(
-            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFXFWJ-cM"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGF08fjdyM"
+            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 }

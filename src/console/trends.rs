@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use rampart_platform::Db;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use sea_orm_migration::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -90,6 +90,58 @@ async fn grouped<E: EntityTrait>(
         .collect())
 }
 
+/// How long the overview reuses figures it counted: 5 s. Counting scans the findings (about
+/// 25 ms with 100,000 on SQLite), so many open consoles cost one count per period, and
+/// concurrent misses share one count. A console action (any successful form) drops the cached
+/// figures, so its author sees its effect at once.
+pub const FIGURES_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The overview's figures, counted at most once per [`FIGURES_TTL`] (one entry).
+#[derive(Clone)]
+pub struct FiguresCache(moka::future::Cache<(), std::sync::Arc<(DateTime<Utc>, Figures)>>);
+
+impl std::fmt::Debug for FiguresCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FiguresCache")
+    }
+}
+
+impl Default for FiguresCache {
+    fn default() -> Self {
+        Self(
+            moka::future::Cache::builder()
+                .max_capacity(1)
+                .time_to_live(FIGURES_TTL)
+                .build(),
+        )
+    }
+}
+
+impl FiguresCache {
+    /// The figures and when they were counted: cached when younger than [`FIGURES_TTL`], else
+    /// counted now ([`figures`]).
+    ///
+    /// # Errors
+    /// The database error of the count (shared by the callers that waited for it).
+    pub async fn get(
+        &self,
+        db: &Db,
+    ) -> Result<std::sync::Arc<(DateTime<Utc>, Figures)>, std::sync::Arc<sea_orm::DbErr>> {
+        self.0
+            .try_get_with((), async {
+                figures(db)
+                    .await
+                    .map(|f| std::sync::Arc::new((Utc::now(), f)))
+            })
+            .await
+    }
+
+    /// Drops the cached figures (after a change made through the console).
+    pub fn invalidate(&self) {
+        self.0.invalidate_all();
+    }
+}
+
 /// The figures now (module docs).
 ///
 /// # Errors
@@ -102,14 +154,11 @@ pub async fn figures(db: &Db) -> Result<Figures, sea_orm::DbErr> {
         grouped::<finding::Entity>(db, finding::Column::Level, open.clone()).await?;
     let findings_by_ssvc =
         grouped::<finding::Entity>(db, finding::Column::Ssvc, open.clone()).await?;
-    let kev = grouped::<finding::Entity>(
-        db,
-        finding::Column::Kev,
-        open.clone().add(finding::Column::Kev.eq(true)),
-    )
-    .await?
-    .values()
-    .sum();
+    // A boolean column reads back as an integer on SQLite: count, do not group.
+    let kev = finding::Entity::find()
+        .filter(open.clone().add(finding::Column::Kev.eq(true)))
+        .count(db.conn())
+        .await?;
     let incidents_by_state = grouped::<incident::Entity>(
         db,
         incident::Column::State,
@@ -246,5 +295,68 @@ impl MigrationTrait for M20261203000006ConsoleSnapshots {
                     .to_owned(),
             )
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_risk::entities::risk_finding;
+
+    fn finding(i: usize, level: &str, kev: bool, suppressed: bool) -> risk_finding::ActiveModel {
+        risk_finding::ActiveModel {
+            asset_key: Set("host-1".to_owned()),
+            vuln_id: Set(format!("CVE-2024-{i:05}")),
+            component: Set("openssl".to_owned()),
+            component_version: Set(Some("1.0.0".to_owned())),
+            purl: Set(None),
+            cpe: Set(None),
+            cves: Set(serde_json::json!([])),
+            cwes: Set(serde_json::json!([])),
+            kev: Set(kev),
+            likelihood: Set(3),
+            impact: Set(3),
+            score: Set(9),
+            level: Set(level.to_owned()),
+            confidence: Set("high".to_owned()),
+            summary: Set("test".to_owned()),
+            rationale: Set(serde_json::json!([])),
+            scored_at: Set(Utc::now()),
+            finding_key: Set(format!("{i:032x}")),
+            ssvc: Set(if kev { Some("Act".to_owned()) } else { None }),
+            suppressed: Set(suppressed),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn figures_count_open_findings_by_level_ssvc_and_kev_on_sqlite() {
+        let dir = std::env::temp_dir().join(format!("rampart-trends-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/t.sqlite", dir.display());
+        let db =
+            Db::connect::<crate::schema::Migrator>(&url, &rampart_platform::DbOptions::default())
+                .await
+                .unwrap();
+        risk_finding::Entity::insert_many([
+            finding(1, "high", true, false),
+            finding(2, "high", false, false),
+            finding(3, "low", true, true),
+            finding(4, "moderate", false, false),
+        ])
+        .exec_without_returning(db.conn())
+        .await
+        .unwrap();
+        let f = figures(&db).await.unwrap();
+        assert_eq!(f.findings, 3, "the suppressed finding is not open");
+        assert_eq!(f.kev, 1);
+        assert_eq!(f.findings_by_level.get("high"), Some(&2));
+        assert_eq!(f.findings_by_level.get("moderate"), Some(&1));
+        assert_eq!(f.findings_by_level.get("low"), None);
+        assert_eq!(f.findings_by_ssvc.get("Act"), Some(&1));
+        assert_eq!(f.findings_by_ssvc.get("none"), Some(&2));
+        let _ = db.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -245,3 +245,40 @@ fn deduplicator_lets_each_event_through_once() {
     });
     assert_eq!(winners, 1);
 }
+
+#[tokio::test]
+async fn queue_stats_count_the_events_waiting_in_each_services_queue() {
+    let bus = InProcessBus::new(InProcessBusConfig {
+        queue_capacity: 8,
+        ..InProcessBusConfig::default()
+    });
+    let risk = bus.subscribe("risk", &["asset.*"]).unwrap();
+    let _audit = bus.subscribe("audit", &["#"]).unwrap();
+    for _ in 0..3 {
+        bus.publish(Envelope::new("asset.discovered", "n", &json!({})).unwrap())
+            .await
+            .unwrap();
+    }
+    bus.publish(Envelope::new("risk.scored", "n", &json!({})).unwrap())
+        .await
+        .unwrap();
+    let stats = |bus: &InProcessBus, name: &str| {
+        bus.queue_stats()
+            .into_iter()
+            .find(|q| q.name == name)
+            .unwrap()
+    };
+    let r = stats(&bus, "risk");
+    assert_eq!(
+        (r.messages, r.capacity, r.kind.as_str()),
+        (3, Some(8), "events")
+    );
+    assert_eq!(r.consumers, None);
+    assert_eq!(stats(&bus, "audit").messages, 4);
+    risk.next().await.unwrap().ack();
+    assert_eq!(
+        stats(&bus, "risk").messages,
+        2,
+        "a delivered event left the queue"
+    );
+}

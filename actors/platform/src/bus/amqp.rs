@@ -99,6 +99,9 @@ pub const RPC_SERVICES: &[&str] = &["risk"];
 /// up long before).
 pub const RPC_TTL_MS: u32 = 30_000;
 
+/// Longest wait for the broker's answer to one step of [`AmqpBus::queue_stats`] (5 s).
+pub const QUEUE_STATS_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The dead-letter queue of a service: `<ns>.<service>.dlq`.
 pub fn dlq_name(ns: &str, service: &str) -> String {
     format!("{ns}.{service}.dlq")
@@ -423,6 +426,77 @@ impl AmqpBus {
     /// How many times a connection was established since start.
     pub fn connects(&self) -> u64 {
         self.inner.connects.load(Ordering::Relaxed)
+    }
+
+    /// Every queue of the topology (each service's event queue and dead-letter queue, each
+    /// request/reply queue) with the broker's message and consumer counts, from a passive
+    /// `queue.declare` on a channel of its own (each step bounded by [`QUEUE_STATS_TIMEOUT`]).
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`] while no connection is up; [`BusError::Broker`] when no channel
+    /// opens. A queue the broker does not have (404 on the passive declare) is left out.
+    pub async fn queue_stats(&self) -> Result<Vec<super::QueueStat>, BusError> {
+        let conn = self
+            .inner
+            .link
+            .borrow()
+            .as_ref()
+            .map(|l| l.conn.clone())
+            .ok_or_else(|| BusError::Unavailable("not connected".to_owned()))?;
+        let ns = self.inner.cfg.namespace.as_str();
+        let mut wanted = Vec::new();
+        for (service, _) in TOPOLOGY {
+            wanted.push((queue_name(ns, service), *service, "events"));
+            wanted.push((dlq_name(ns, service), *service, "dead-letter"));
+        }
+        for service in RPC_SERVICES {
+            wanted.push((rpc_queue_name(ns, service), *service, "requests"));
+        }
+        let limit = QUEUE_STATS_TIMEOUT;
+        let open = || async {
+            tokio::time::timeout(limit, conn.create_channel())
+                .await
+                .map_err(|_| BusError::Broker("opening a channel timed out".to_owned()))?
+                .map_err(|e| BusError::Broker(e.to_string()))
+        };
+        let mut ch = open().await?;
+        let mut out = Vec::with_capacity(wanted.len());
+        for (name, service, kind) in wanted {
+            let declared = tokio::time::timeout(
+                limit,
+                ch.queue_declare(
+                    name.as_str().into(),
+                    QueueDeclareOptions {
+                        passive: true,
+                        ..Default::default()
+                    },
+                    FieldTable::default(),
+                ),
+            )
+            .await;
+            match declared {
+                Ok(Ok(q)) => out.push(super::QueueStat {
+                    name,
+                    service: service.to_owned(),
+                    kind: kind.to_owned(),
+                    messages: u64::from(q.message_count()),
+                    consumers: Some(u64::from(q.consumer_count())),
+                    capacity: None,
+                }),
+                // Not there (the broker closed the channel) or too slow: skip it, on a new
+                // channel.
+                Ok(Err(e)) => {
+                    tracing::debug!(queue = %name, error = %e, "passive declare failed");
+                    ch = open().await?;
+                }
+                Err(_) => {
+                    tracing::debug!(queue = %name, "passive declare timed out");
+                    ch = open().await?;
+                }
+            }
+        }
+        let _ = ch.close(200, "OK".into()).await;
+        Ok(out)
     }
 
     /// Declares the topology on a channel of `conn`; returns the channel, still open, for

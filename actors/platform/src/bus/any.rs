@@ -15,6 +15,30 @@ pub struct PublishError {
     pub error: BusError,
 }
 
+/// One queue's depth and consumers, as the Operations page and `GET /api/v1/queues` show them.
+///
+/// With RabbitMQ the figures are the broker's answer to a passive `queue.declare` (AMQP 0-9-1
+/// `queue.declare-ok`: message-count = messages ready, consumer-count), taken when asked; in
+/// process they are the node's own bounded queues.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QueueStat {
+    /// The queue's name (`rampart.risk`, `rampart.risk.dlq`, `rampart.rpc.risk`; in process, the
+    /// service's name).
+    pub name: String,
+    /// The service it belongs to.
+    pub service: String,
+    /// `events` (a service's event queue), `dead-letter` (its dead-letter queue) or `requests`
+    /// (a request/reply endpoint's queue).
+    pub kind: String,
+    /// Messages ready for delivery.
+    pub messages: u64,
+    /// Consumers attached (the broker's count); `None` in process, where each service's queue
+    /// is consumed by that service's actor on this node.
+    pub consumers: Option<u64>,
+    /// Capacity, where the queue is bounded by the node (in process); `None` for the broker's.
+    pub capacity: Option<u64>,
+}
+
 /// The node's event bus.
 #[derive(Debug, Clone)]
 pub enum Bus {
@@ -25,6 +49,19 @@ pub enum Bus {
 }
 
 impl Bus {
+    /// Every queue of the topology with its depth and consumers ([`QueueStat`]).
+    ///
+    /// # Errors
+    /// With RabbitMQ: [`BusError::Unavailable`] while no connection is up, [`BusError::Broker`]
+    /// when no channel can be opened; a queue the broker does not have (never declared, e.g. a
+    /// dead-letter queue the node's user may not create) is left out.
+    pub async fn queue_stats(&self) -> Result<Vec<QueueStat>, BusError> {
+        match self {
+            Bus::InProcess(b) => Ok(b.queue_stats()),
+            Bus::Amqp(b) => b.queue_stats().await,
+        }
+    }
+
     /// Publishes `events` in order; with RabbitMQ, returns once the broker confirmed them all.
     ///
     /// # Errors

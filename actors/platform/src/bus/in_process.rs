@@ -122,6 +122,25 @@ impl InProcessBus {
         }
     }
 
+    /// Each service's queue: messages waiting and capacity (its consumer is the service's actor).
+    pub fn queue_stats(&self) -> Vec<super::QueueStat> {
+        let cap = u64::try_from(self.inner.cfg.queue_capacity.max(1)).unwrap_or(u64::MAX);
+        self.inner
+            .queues
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|q| super::QueueStat {
+                name: q.service.clone(),
+                service: q.service.clone(),
+                kind: "events".to_owned(),
+                messages: cap.saturating_sub(u64::try_from(q.tx.capacity()).unwrap_or(0)),
+                consumers: None,
+                capacity: Some(cap),
+            })
+            .collect()
+    }
+
     /// Subscribes `service` to the event types matching `patterns` (RabbitMQ topic patterns).
     /// The first subscription of a service creates its queue; later ones share it (competing
     /// consumers) and add their patterns to its bindings.

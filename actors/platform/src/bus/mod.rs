@@ -21,7 +21,7 @@ mod in_process;
 pub mod permissions;
 mod topic;
 
-pub use any::{Bus, BusDelivery, BusSubscription, PublishError};
+pub use any::{Bus, BusDelivery, BusSubscription, PublishError, QueueStat};
 pub use dedup::Deduplicator;
 pub use envelope::{BusError, Envelope, SCHEMA_VERSION, TraceParent, validate_event_type};
 pub use in_process::{BusDeadLetter, Delivery, InProcessBus, InProcessBusConfig, Subscription};
