@@ -594,20 +594,10 @@ impl Actor for IntelSync {
                 config,
             });
         }
-        let (tick, every) = (
-            ctx.address(),
-            Duration::from_millis(self.config.check_ms.max(100)),
+        self.ticker = Some(
+            ctx.address()
+                .tell_every(Duration::from_millis(self.config.check_ms.max(100)), Tick),
         );
-        self.ticker = Some(tokio::spawn(async move {
-            let mut t = tokio::time::interval(every);
-            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                t.tick().await;
-                if let Err(rampart_supervisors::AskError::Stopped { .. }) = tick.try_tell(Tick) {
-                    return;
-                }
-            }
-        }));
         Ok(())
     }
 

@@ -432,6 +432,30 @@ impl<A: Actor> Addr<A> {
         self.enqueue(env, false).await
     }
 
+    /// A timer that tells this actor `msg` every `every` (at least 1 ms; the first at once), with
+    /// a fixed delay after a late tick (`MissedTickBehavior::Delay`), like Akka's
+    /// `startTimerWithFixedDelay`. A tick that finds the mailbox full is skipped, not queued
+    /// ([`Addr::try_tell`]), so a slow actor is not buried under its own timers; the task ends
+    /// once the actor has stopped for good (abort the handle to end it sooner, e.g. in
+    /// `stopped`, since a restarted instance starts its own).
+    pub fn tell_every<M>(&self, every: std::time::Duration, msg: M) -> tokio::task::JoinHandle<()>
+    where
+        A: Handler<M>,
+        M: Message + Clone,
+    {
+        let addr = self.clone();
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(every.max(std::time::Duration::from_millis(1)));
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                t.tick().await;
+                if let Err(AskError::Stopped { .. }) = addr.try_tell(msg.clone()) {
+                    return;
+                }
+            }
+        })
+    }
+
     /// Like [`Addr::tell`] but never waits: a full mailbox gives [`AskError::MailboxFull`].
     ///
     /// # Errors

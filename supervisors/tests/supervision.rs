@@ -542,3 +542,77 @@ async fn shutdown_does_not_wait_out_a_supervisors_restart_delay() {
         Err(AskError::Stopped { .. })
     ));
 }
+
+/// Counts its ticks; each takes `work` to handle.
+struct Ticked {
+    ticks: Arc<std::sync::atomic::AtomicU64>,
+    work: Duration,
+}
+impl rampart_supervisors::Actor for Ticked {}
+
+#[derive(Debug, Clone, Copy)]
+struct TickMsg;
+impl rampart_supervisors::Message for TickMsg {
+    type Reply = ();
+}
+impl rampart_supervisors::Handler<TickMsg> for Ticked {
+    async fn handle(&mut self, _m: TickMsg, _ctx: &mut rampart_supervisors::Context<Self>) {
+        tokio::time::sleep(self.work).await;
+        self.ticks.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn tell_every_ticks_on_time_skips_ticks_a_full_mailbox_cannot_take_and_ends_with_the_actor() {
+    let (rt, _reg) = runtime();
+    let ticks = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let fast = ChildSpec::new("fast", {
+        let ticks = ticks.clone();
+        move || Ticked {
+            ticks: ticks.clone(),
+            work: Duration::ZERO,
+        }
+    })
+    .probes(no_probes())
+    .build();
+    let addr = fast.addr();
+    let root = SupervisorSpec::new("root").child(fast).start(&rt);
+    let timer = addr.tell_every(Duration::from_millis(100), TickMsg);
+    // The first at once, then one per 100 ms: 11 in the first 1,050 ms.
+    tokio::time::sleep(Duration::from_millis(1050)).await;
+    assert_eq!(ticks.load(Ordering::SeqCst), 11);
+    root.shutdown().await;
+    // The actor stopped for good: the timer ends by itself.
+    tokio::time::timeout(Duration::from_secs(1), timer)
+        .await
+        .expect("the timer ended with its actor")
+        .unwrap();
+
+    // A slow actor (1 s per tick) behind a mailbox of one: ticks it cannot take are dropped,
+    // not queued, so it handles about one per second, not ten.
+    let slow_ticks = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let slow = ChildSpec::new("slow", {
+        let ticks = slow_ticks.clone();
+        move || Ticked {
+            ticks: ticks.clone(),
+            work: Duration::from_secs(1),
+        }
+    })
+    .mailbox(MailboxConfig::bounded(1))
+    .probes(no_probes())
+    .build();
+    let addr = slow.addr();
+    let root = SupervisorSpec::new("root2").child(slow).start(&rt);
+    let timer = addr.tell_every(Duration::from_millis(100), TickMsg);
+    tokio::time::sleep(Duration::from_millis(5050)).await;
+    timer.abort();
+    let handled = slow_ticks.load(Ordering::SeqCst);
+    assert!((4..=6).contains(&handled), "{handled} ticks handled in 5 s");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        // The one being handled and the one in the mailbox of one, no more.
+        slow_ticks.load(Ordering::SeqCst) <= handled + 2,
+        "no backlog of queued ticks after the timer stopped"
+    );
+    root.shutdown().await;
+}

@@ -2,7 +2,7 @@
 //! [`crate::store`]) and carries out lifecycle transitions, assignments and comments,
 //! one at a time.
 
-use rampart_supervisors::{Actor, AskError, Context, Handler, Message, ProbeCheck};
+use rampart_supervisors::{Actor, Context, Handler, Message, ProbeCheck};
 
 use crate::store::{self as incidents, IncidentView, OpenRule};
 use rampart_platform::Db;
@@ -136,18 +136,10 @@ impl Actor for IncidentResponse {
     async fn started(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
         self.playbooks = crate::playbooks::load_dir(std::path::Path::new(&self.rule.playbooks_dir))
             .map_err(|e| e.to_string())?;
-        let tick = ctx.address();
-        let every = std::time::Duration::from_millis(self.rule.escalation_check_ms.max(100));
-        self.ticker = Some(tokio::spawn(async move {
-            let mut t = tokio::time::interval(every);
-            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                t.tick().await;
-                if let Err(AskError::Stopped { .. }) = tick.try_tell(CheckEscalations) {
-                    return;
-                }
-            }
-        }));
+        self.ticker = Some(ctx.address().tell_every(
+            std::time::Duration::from_millis(self.rule.escalation_check_ms.max(100)),
+            CheckEscalations,
+        ));
         self.consumer = Some(rampart_platform::consumer::spawn(
             self.subscription.clone(),
             self.db.clone(),

@@ -285,19 +285,10 @@ impl Actor for RiskAnalysis {
             .await
             .map_err(|e| format!("loading risk state: {e}"))?;
         self.state.set_ssvc_mapping(self.ssvc_mapping.clone());
-        let (tick, every) = (ctx.address(), self.expiry_check);
-        self.ticker = Some(tokio::spawn(async move {
-            let mut t = tokio::time::interval(every);
-            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                t.tick().await;
-                if let Err(rampart_supervisors::AskError::Stopped { .. }) =
-                    tick.try_tell(ExpireAcceptances)
-                {
-                    return;
-                }
-            }
-        }));
+        self.ticker = Some(
+            ctx.address()
+                .tell_every(self.expiry_check, ExpireAcceptances),
+        );
         tracing::info!(
             vulnerabilities = self.state.vulnerability_count(),
             kev = self.state.kev_count(),
