@@ -11,9 +11,9 @@
 # docker-compose.yml runs a cluster of these nodes with RabbitMQ and PostgreSQL.
 
 ############################################################################################
-# Builder: compiles the `rampart` binary. The workspace needs rust-version 1.94 (edition 2024).
+# Builder: compiles the `rampart` binary. The workspace needs rust-version 1.94.1 (edition 2024).
 ############################################################################################
-FROM rust:1.94-bookworm AS builder
+FROM rust:1.94.1-bookworm AS builder
 
 WORKDIR /build
 ENV CARGO_TERM_COLOR=never \

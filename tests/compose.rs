@@ -1773,7 +1773,7 @@ fn a_dockerfile_with_wrong_flags_or_an_old_toolchain_is_reported() {
             r#"CMD ["serve", "--listen", "0.0.0.0:8080"]"#,
             r#"CMD ["serve", "--listen", "0.0.0.0:8080", "--amqp", "amqp://x"]"#,
         )
-        .replace("FROM rust:1.94-bookworm", "FROM rust:1.80-bookworm")
+        .replace("FROM rust:1.94.1-bookworm", "FROM rust:1.80-bookworm")
     });
     assert_reported(&problems, &["unknown flag `--amqp`"]);
     assert_reported(&problems, &["builder image `rust:1.80-bookworm`"]);
