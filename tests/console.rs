@@ -123,6 +123,20 @@ async fn submit(button: fantoccini::elements::Element) {
     panic!("the page did not change within 15 s of the click");
 }
 
+/// The Overview's count of open incidents in state `recovered` (0 when it shows none).
+async fn overview_recovered(c: &Client, base: &str) -> u64 {
+    c.goto(&format!("{base}/console/")).await.unwrap();
+    match c
+        .find(Locator::XPath(
+            "//section[@id='card-incidents']//a[@href='/console/incidents?state=recovered']/ancestor::tr/td[contains(@class,'num')]",
+        ))
+        .await
+    {
+        Ok(td) => td.text().await.unwrap().trim().parse().unwrap(),
+        Err(_) => 0,
+    }
+}
+
 async fn present(c: &Client, css: &str) -> bool {
     c.find(Locator::Css(css)).await.is_ok()
 }
@@ -447,6 +461,12 @@ async fn the_console_in_a_real_browser() {
 
     // Move the incident through its lifecycle.
     for to in ["triaged", "contained", "eradicated", "recovered", "closed"] {
+        // Before the last move, the Overview counts (and caches for 5 s) the recovered incident.
+        let recovered_before = if to == "closed" {
+            Some(overview_recovered(&c, &base).await)
+        } else {
+            None
+        };
         c.goto(&format!("{base}/console/incidents/{incident}"))
             .await
             .unwrap();
@@ -474,6 +494,12 @@ async fn the_console_in_a_real_browser() {
         let source = c.source().await.unwrap();
         assert!(!source.contains("flash-error"), "moving to {to}");
         assert!(moved, "moving to {to}: still {state}");
+        // The form dropped the cached counts: the Overview shows the move at once, within the
+        // counts' 5 s reuse.
+        if let Some(before) = recovered_before {
+            assert!(before >= 1, "the recovered incident was counted");
+            assert_eq!(overview_recovered(&c, &base).await, before - 1);
+        }
     }
     let (_, detail) = get_json(&node.api(&format!("/incidents/{incident}"))).await;
     assert_eq!(detail["incident"]["state"], "closed", "{detail}");

@@ -343,19 +343,7 @@ pub async fn authorize(
     if let Some(p) = &principal {
         req.extensions_mut().insert(p.clone());
     }
-    // A console form that changed something: the overview counts afresh.
-    let console_change = (console && !matches!(*req.method(), Method::GET | Method::HEAD))
-        .then(|| {
-            req.app_data::<actix_web::web::Data<crate::console::ConsoleState>>()
-                .cloned()
-        })
-        .flatten();
     let res = next.call(req).await?;
-    if let Some(c) = console_change
-        && (res.status().is_success() || res.status().is_redirection())
-    {
-        c.figures.invalidate();
-    }
     if recorded {
         edge.calls
             .record(pending.finish(&edge, principal.as_ref(), res.status(), None));

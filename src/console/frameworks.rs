@@ -30,7 +30,7 @@ use serde_json::Value;
 
 use super::incidents::{pager, seg, str_of};
 use super::report::{fmt_time, human};
-use super::{action, api_json, can, page, problem_page, see_other, svg, who, with_param};
+use super::{action, api_json, can, page, problem_page, svg, who};
 use crate::api::ServiceState;
 use crate::api::controls::{self as api, PageQuery, StatusBody};
 use crate::auth::{Permission as P, Routes};
@@ -556,12 +556,14 @@ async fn set_status(
         evidence: evidence_lines(f.get("evidence").map_or("", String::as_str)),
         actor: who(&req).0.map(|p| p.sub),
     };
-    match api_json(api::set_status(state, req, web::Path::from((fw, id)), web::Json(body)).await)
-        .await
-    {
-        Ok(_) => see_other(&with_param(&back, "flash", &done)),
-        Err((_, detail)) => see_other(&with_param(&back, "error", &detail)),
-    }
+    let answer = api::set_status(
+        state,
+        req.clone(),
+        web::Path::from((fw, id)),
+        web::Json(body),
+    )
+    .await;
+    super::done(&req, &back, answer, &done).await
 }
 
 /// Registers the framework pages and the status action (with the permission of the API route

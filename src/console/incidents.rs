@@ -25,7 +25,7 @@ use rampart_incident::store::{LEVELS, STATES, transition_allowed};
 use serde_json::Value;
 
 use super::report::{fmt_time, human};
-use super::{action, api_json, can, page, problem_page, see_other, who, with_param};
+use super::{action, api_json, can, page, problem_page, who};
 use crate::api::ServiceState;
 use crate::api::incidents::{self as api, AssignBody, CommentBody, IncidentsQuery, TransitionBody};
 use crate::auth::{Permission as P, Routes};
@@ -404,18 +404,14 @@ async fn detail(
     page(&req, &title, body)
 }
 
-/// Sends an action's answer back to the incident page: `flash` on success, `error` with the
-/// API's problem otherwise.
+/// Sends an action's answer back to the incident page ([`super::done`]).
 async fn back(
+    req: &HttpRequest,
     id: i64,
     answer: Result<HttpResponse, crate::problem::Problem>,
-    done: &str,
+    ok: &str,
 ) -> HttpResponse {
-    let to = format!("/console/incidents/{id}");
-    match api_json(answer).await {
-        Ok(_) => see_other(&with_param(&to, "flash", done)),
-        Err((_, detail)) => see_other(&with_param(&to, "error", &detail)),
-    }
+    super::done(req, &format!("/console/incidents/{id}"), answer, ok).await
 }
 
 /// `POST /console/incidents/{id}/transition`.
@@ -437,9 +433,14 @@ async fn transition(
         actor: actor_of(&req),
         note: filled(f.get("note")),
     };
-    let answer =
-        api::transition(state, req, web::Path::from(id.to_string()), web::Json(body)).await;
-    back(id, answer, &done).await
+    let answer = api::transition(
+        state,
+        req.clone(),
+        web::Path::from(id.to_string()),
+        web::Json(body),
+    )
+    .await;
+    back(&req, id, answer, &done).await
 }
 
 /// `POST /console/incidents/{id}/assign`.
@@ -459,8 +460,14 @@ async fn assign(
         assignee,
         actor: actor_of(&req),
     };
-    let answer = api::assign(state, req, web::Path::from(id.to_string()), web::Json(body)).await;
-    back(id, answer, &done).await
+    let answer = api::assign(
+        state,
+        req.clone(),
+        web::Path::from(id.to_string()),
+        web::Json(body),
+    )
+    .await;
+    back(&req, id, answer, &done).await
 }
 
 /// `POST /console/incidents/{id}/comment`.
@@ -478,8 +485,14 @@ async fn comment(
         text: form.get("text").cloned().unwrap_or_default(),
         actor: actor_of(&req),
     };
-    let answer = api::comment(state, req, web::Path::from(id.to_string()), web::Json(body)).await;
-    back(id, answer, "Comment added.").await
+    let answer = api::comment(
+        state,
+        req.clone(),
+        web::Path::from(id.to_string()),
+        web::Json(body),
+    )
+    .await;
+    back(&req, id, answer, "Comment added.").await
 }
 
 /// Registers the incident pages and actions (each action with the permission of the API route

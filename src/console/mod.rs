@@ -331,6 +331,27 @@ pub fn secure_headers(h: &mut actix_web::http::header::HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
+/// The answer to a console form, from the API handler's `answer`: a 303 back to `back` with
+/// `flash=ok` when it succeeded, or with `error=` the API's problem detail when it did not (the
+/// PRG pattern). A success also drops the overview's cached figures
+/// ([`trends::FiguresCache::invalidate`]), so the form's author sees its effect at once.
+pub async fn done(
+    req: &HttpRequest,
+    back: &str,
+    answer: Result<HttpResponse, crate::problem::Problem>,
+    ok: &str,
+) -> HttpResponse {
+    match api_json(answer).await {
+        Ok(_) => {
+            if let Some(c) = req.app_data::<web::Data<ConsoleState>>() {
+                c.figures.invalidate();
+            }
+            see_other(&with_param(back, "flash", ok))
+        }
+        Err((_, detail)) => see_other(&with_param(back, "error", &detail)),
+    }
+}
+
 /// A 303 See Other to `to` (after a form: the PRG pattern).
 pub fn see_other(to: &str) -> HttpResponse {
     let mut r = HttpResponse::SeeOther()

@@ -9,7 +9,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde_json::Value;
 
-use super::{action, api_json, can, page, page_with, problem_page, see_other, svg, with_param};
+use super::{
+    action, api_json, can, done, page, page_with, problem_page, see_other, svg, with_param,
+};
 use crate::api::ServiceState;
 use crate::auth::{Permission as P, Routes};
 use crate::http::AppState;
@@ -490,17 +492,6 @@ fn form_json(form: &BTreeMap<String, String>, lists: &[&str]) -> Value {
 }
 
 /// After an action: back to `back` with a flash, or with the API's error.
-async fn done(
-    back: &str,
-    answer: Result<HttpResponse, crate::problem::Problem>,
-    ok: &str,
-) -> HttpResponse {
-    match api_json(answer).await {
-        Ok(_) => see_other(&with_param(back, "flash", ok)),
-        Err((_, detail)) => see_other(&with_param(back, "error", &detail)),
-    }
-}
-
 fn parse_or_back<T: serde::de::DeserializeOwned>(
     back: &str,
     v: Value,
@@ -527,8 +518,9 @@ async fn analysis_action(
         Err(r) => return *r,
     };
     let answer =
-        crate::api::triage::analysis(state, req, web::Path::from(key), web::Json(input)).await;
-    done(&back, answer, "Decision recorded.").await
+        crate::api::triage::analysis(state, req.clone(), web::Path::from(key), web::Json(input))
+            .await;
+    done(&req, &back, answer, "Decision recorded.").await
 }
 
 async fn treatment_action(
@@ -544,8 +536,9 @@ async fn treatment_action(
         Err(r) => return *r,
     };
     let answer =
-        crate::api::triage::treatment(state, req, web::Path::from(key), web::Json(input)).await;
-    done(&back, answer, "Treatment recorded.").await
+        crate::api::triage::treatment(state, req.clone(), web::Path::from(key), web::Json(input))
+            .await;
+    done(&req, &back, answer, "Treatment recorded.").await
 }
 
 async fn acceptance_action(
@@ -561,8 +554,9 @@ async fn acceptance_action(
         Err(r) => return *r,
     };
     let answer =
-        crate::api::triage::acceptance(state, req, web::Path::from(key), web::Json(input)).await;
-    done(&back, answer, "Risk accepted.").await
+        crate::api::triage::acceptance(state, req.clone(), web::Path::from(key), web::Json(input))
+            .await;
+    done(&req, &back, answer, "Risk accepted.").await
 }
 
 async fn register_sarif(state: web::Data<ServiceState>, req: HttpRequest) -> HttpResponse {
@@ -995,8 +989,8 @@ async fn replay_action(
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
-    let answer = crate::api::operations::replay_dead_letter(state, req, path).await;
-    done("/console/operations", answer, "Replayed.").await
+    let answer = crate::api::operations::replay_dead_letter(state, req.clone(), path).await;
+    done(&req, "/console/operations", answer, "Replayed.").await
 }
 
 /// Registers the routes of this module.

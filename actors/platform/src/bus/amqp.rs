@@ -452,9 +452,8 @@ impl AmqpBus {
         for service in RPC_SERVICES {
             wanted.push((rpc_queue_name(ns, service), *service, "requests"));
         }
-        let limit = QUEUE_STATS_TIMEOUT;
         let open = || async {
-            tokio::time::timeout(limit, conn.create_channel())
+            tokio::time::timeout(QUEUE_STATS_TIMEOUT, conn.create_channel())
                 .await
                 .map_err(|_| BusError::Broker("opening a channel timed out".to_owned()))?
                 .map_err(|e| BusError::Broker(e.to_string()))
@@ -463,7 +462,7 @@ impl AmqpBus {
         let mut out = Vec::with_capacity(wanted.len());
         for (name, service, kind) in wanted {
             let declared = tokio::time::timeout(
-                limit,
+                QUEUE_STATS_TIMEOUT,
                 ch.queue_declare(
                     name.as_str().into(),
                     QueueDeclareOptions {
